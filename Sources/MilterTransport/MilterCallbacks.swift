@@ -1,0 +1,167 @@
+internal import CMilter
+import Synchronization
+
+/// libmilter glue: the C callbacks (trampolines) that find a connection's Swift
+/// handler and call it.
+///
+/// Hazard: nothing may throw or trap across these `@convention(c)` functions. A
+/// crash here drops every live SMTP session and Postfix defers all mail, so each
+/// trampoline only converts arguments, calls Swift and converts the answer.
+/// Handlers own their error handling (they know whether a 4xx is safe to send).
+enum MilterRegistration {
+    struct Installed: Sendable {
+        let configuration: MilterServer.Configuration
+        let makeHandler: @Sendable () -> any MilterSessionHandler
+    }
+
+    /// Written once before `smfi_main` starts any thread; read by every callback.
+    static let current = Mutex<Installed?>(nil)
+
+    static func install(configuration: MilterServer.Configuration,
+                        makeHandler: @escaping @Sendable () -> any MilterSessionHandler) throws {
+        try current.withLock { installed in
+            guard installed == nil else { throw MilterError.alreadyRegistered }
+            installed = Installed(configuration: configuration, makeHandler: makeHandler)
+        }
+        var description = smfiDesc()
+        description.xxfi_name = strdupName(configuration.name)
+        description.xxfi_version = SMFI_VERSION
+        description.xxfi_flags = UInt(configuration.actions.rawValue) | UInt(SMFIF_SETSYMLIST)
+        let stages = configuration.stages
+        if stages.contains(.connect) { description.xxfi_connect = milterConnect }
+        if stages.contains(.envelopeFrom) { description.xxfi_envfrom = milterEnvelopeFrom }
+        if stages.contains(.envelopeRecipient) { description.xxfi_envrcpt = milterEnvelopeRecipient }
+        if stages.contains(.data) { description.xxfi_data = milterData }
+        if stages.contains(.endOfMessage) { description.xxfi_eom = milterEndOfMessage }
+        description.xxfi_abort = milterAbort
+        description.xxfi_close = milterClose
+        description.xxfi_negotiate = milterNegotiate
+        guard smfi_register(description) == MI_SUCCESS else {
+            throw MilterError.callFailed("smfi_register", detail: "libmilter refused the filter description")
+        }
+    }
+
+    /// libmilter keeps the name pointer for the life of the process.
+    private static func strdupName(_ name: String) -> UnsafeMutablePointer<CChar> {
+        let bytes = Array(name.utf8CString)
+        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+        pointer.initialize(from: bytes, count: bytes.count)
+        return pointer
+    }
+
+    static var configuration: MilterServer.Configuration? { current.withLock { $0?.configuration } }
+}
+
+/// The handler of a connection, created at its first callback.
+private func handler(_ ctx: OpaquePointer?) -> (any MilterSessionHandler)? {
+    guard let ctx else { return nil }
+    if let raw = smfi_getpriv(ctx) {
+        return (Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! any MilterSessionHandler)
+    }
+    guard let make = MilterRegistration.current.withLock({ $0?.makeHandler }) else { return nil }
+    let made = make()
+    smfi_setpriv(ctx, Unmanaged.passRetained(made as AnyObject).toOpaque())
+    return made
+}
+
+private func status(_ response: MilterResponse, _ ctx: OpaquePointer) -> sfsistat {
+    let context = MilterContext(ctx)
+    switch response {
+    case .continue: return SMFIS_CONTINUE
+    case .accept: return SMFIS_ACCEPT
+    case .reject(let text):
+        if let text { context.setReply(text) }
+        return SMFIS_REJECT
+    case .tempfail(let text):
+        if let text { context.setReply(text) }
+        return SMFIS_TEMPFAIL
+    }
+}
+
+private func arguments(_ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+    guard let argv else { return [] }
+    var out: [String] = []
+    var index = 0
+    while let argument = argv[index] {
+        out.append(String(cString: argument))
+        index += 1
+    }
+    return out
+}
+
+private let milterConnect: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<sockaddr>?) -> sfsistat = { ctx, hostname, _ in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    let name = hostname.map { String(cString: $0) } ?? ""
+    return status(session.connect(hostname: name, context: MilterContext(ctx)), ctx)
+}
+
+private let milterEnvelopeFrom: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat = { ctx, argv in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.envelopeFrom(arguments: arguments(argv), context: MilterContext(ctx)), ctx)
+}
+
+private let milterEnvelopeRecipient: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat = { ctx, argv in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.envelopeRecipient(arguments: arguments(argv), context: MilterContext(ctx)), ctx)
+}
+
+private let milterData: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.data(context: MilterContext(ctx)), ctx)
+}
+
+private let milterEndOfMessage: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.endOfMessage(context: MilterContext(ctx)), ctx)
+}
+
+private let milterAbort: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
+    guard let ctx, let raw = smfi_getpriv(ctx) else { return SMFIS_CONTINUE }
+    let session = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! any MilterSessionHandler
+    session.abort(context: MilterContext(ctx))
+    return SMFIS_CONTINUE
+}
+
+private let milterClose: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
+    guard let ctx, let raw = smfi_getpriv(ctx) else { return SMFIS_CONTINUE }
+    smfi_setpriv(ctx, nil)
+    let session = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue() as! any MilterSessionHandler
+    session.close()
+    return SMFIS_CONTINUE
+}
+
+/// Asks the MTA for exactly the stages, actions and macros the filter needs.
+private let milterNegotiate: @convention(c) (
+    OpaquePointer?, UInt, UInt, UInt, UInt,
+    UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?
+) -> sfsistat = { ctx, offeredActions, offeredSteps, _, _, wantedActions, wantedSteps, wanted2, wanted3 in
+    guard let ctx, let configuration = MilterRegistration.configuration else { return SMFIS_ALL_OPTS }
+    let stageFlags: [(MilterStage, UInt)] = [
+        (.connect, UInt(SMFIP_NOCONNECT)), (.helo, UInt(SMFIP_NOHELO)), (.envelopeFrom, UInt(SMFIP_NOMAIL)),
+        (.envelopeRecipient, UInt(SMFIP_NORCPT)), (.data, UInt(SMFIP_NODATA)), (.header, UInt(SMFIP_NOHDRS)),
+        (.endOfHeaders, UInt(SMFIP_NOEOH)), (.body, UInt(SMFIP_NOBODY)),
+    ]
+    let noReplyFlags: [(MilterStage, UInt)] = [
+        (.connect, UInt(SMFIP_NR_CONN)), (.helo, UInt(SMFIP_NR_HELO)), (.envelopeFrom, UInt(SMFIP_NR_MAIL)),
+        (.envelopeRecipient, UInt(SMFIP_NR_RCPT)), (.data, UInt(SMFIP_NR_DATA)), (.header, UInt(SMFIP_NR_HDR)),
+        (.endOfHeaders, UInt(SMFIP_NR_EOH)), (.body, UInt(SMFIP_NR_BODY)),
+    ]
+    var steps: UInt = UInt(SMFIP_NOUNKNOWN)
+    for (stage, flag) in stageFlags where !configuration.stages.contains(stage) { steps |= flag }
+    for (stage, flag) in noReplyFlags where configuration.noReplyStages.contains(stage) && configuration.stages.contains(stage) {
+        steps |= flag
+    }
+    let actions = UInt(configuration.actions.rawValue) | UInt(SMFIF_SETSYMLIST)
+    wantedActions?.pointee = actions & offeredActions
+    wantedSteps?.pointee = steps & offeredSteps
+    wanted2?.pointee = 0
+    wanted3?.pointee = 0
+    if offeredActions & UInt(SMFIF_SETSYMLIST) != 0 {
+        for (stage, names) in configuration.macros {
+            _ = names.joined(separator: " ").withCString {
+                smfi_setsymlist(ctx, stage.rawValue, UnsafeMutablePointer(mutating: $0))
+            }
+        }
+    }
+    return SMFIS_CONTINUE
+}

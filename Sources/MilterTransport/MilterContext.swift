@@ -1,0 +1,54 @@
+internal import CMilter
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The MTA side of one callback: macros, reply text, and end-of-message actions.
+///
+/// Valid only during the callback it was passed to (libmilter reuses the context);
+/// never store it.
+public struct MilterContext {
+    let ctx: OpaquePointer
+
+    init(_ ctx: OpaquePointer) { self.ctx = ctx }
+
+    /// The value of a Sendmail macro such as `{auth_authen}` or `i`, or nil when the
+    /// MTA did not send it. The corresponding C function is `smfi_getsymval`.
+    public func macro(_ name: String) -> String? {
+        name.withCString { cName in
+            guard let value = smfi_getsymval(ctx, UnsafeMutablePointer(mutating: cName)) else { return nil }
+            return String(cString: value)
+        }
+    }
+
+    /// Puts the message in the MTA's hold queue. Only at end of message, and only if
+    /// the filter asked for `.quarantine`. The corresponding C function is
+    /// `smfi_quarantine`. Returns false when libmilter refused.
+    @discardableResult
+    public func quarantine(reason: String) -> Bool {
+        reason.withCString { smfi_quarantine(ctx, UnsafeMutablePointer(mutating: $0)) } == MI_SUCCESS
+    }
+
+    /// Sets the reply for the current response; multi-line through the C shim.
+    /// The corresponding C functions are `smfi_setreply` and `smfi_setmlreply`.
+    @discardableResult
+    func setReply(_ reply: MilterReplyText) -> Bool {
+        let lines = reply.lines.isEmpty ? [""] : Array(reply.lines.prefix(32))
+        return reply.code.withCString { code in
+            reply.enhancedCode.withCString { enhanced in
+                if lines.count == 1 {
+                    return lines[0].withCString {
+                        smfi_setreply(ctx, UnsafeMutablePointer(mutating: code), UnsafeMutablePointer(mutating: enhanced),
+                                      UnsafeMutablePointer(mutating: $0))
+                    } == MI_SUCCESS
+                }
+                let cLines = lines.map { strdup($0) }
+                defer { cLines.forEach { free($0) } }
+                let pointers = cLines.map { UnsafePointer<CChar>($0) }
+                return pointers.withUnsafeBufferPointer { buffer in
+                    vigie_smfi_setmlreply(ctx, code, enhanced, buffer.baseAddress, Int32(buffer.count))
+                } == MI_SUCCESS
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// Everything the policy counts for one account: what it persists and restores.
+///
+/// A fixed-size value (no arrays, no strings) so that updating it in place inside
+/// the account table never allocates.
+public struct AccountCounters: Sendable, Equatable {
+    public var messagesPerMinute = SlidingWindowCount()
+    public var messagesPerHour = SlidingWindowCount()
+    public var messagesPerDay = SlidingWindowCount()
+    public var recipientsPerMinute = SlidingWindowCount()
+    public var recipientsPerHour = SlidingWindowCount()
+    public var recipientsPerDay = SlidingWindowCount()
+    public var burstMessages = SlidingWindowCount()
+    public var burstRecipients = SlidingWindowCount()
+    /// Attempts refused for a limit since the last accepted message.
+    public var refusalsInARow: UInt32 = 0
+    /// When this account last sent or was refused: lets idle accounts be evicted.
+    public var lastActivity: Int64 = 0
+
+    public init() {}
+
+    public subscript(metric: LimitMetric, window: LimitWindow) -> SlidingWindowCount {
+        get {
+            switch (metric, window) {
+            case (.messages, .minute): messagesPerMinute
+            case (.messages, .hour): messagesPerHour
+            case (.messages, .day): messagesPerDay
+            case (.recipients, .minute): recipientsPerMinute
+            case (.recipients, .hour): recipientsPerHour
+            case (.recipients, .day): recipientsPerDay
+            }
+        }
+        set {
+            switch (metric, window) {
+            case (.messages, .minute): messagesPerMinute = newValue
+            case (.messages, .hour): messagesPerHour = newValue
+            case (.messages, .day): messagesPerDay = newValue
+            case (.recipients, .minute): recipientsPerMinute = newValue
+            case (.recipients, .hour): recipientsPerHour = newValue
+            case (.recipients, .day): recipientsPerDay = newValue
+            }
+        }
+    }
+
+    /// Brings every window forward to `now`.
+    public mutating func advance(to now: Int64, burstWindow: Int64) {
+        for window in LimitWindow.allCases {
+            let length = window.duration.milliseconds
+            self[.messages, window].advance(to: now, length: length)
+            self[.recipients, window].advance(to: now, length: length)
+        }
+        burstMessages.advance(to: now, length: burstWindow)
+        burstRecipients.advance(to: now, length: burstWindow)
+    }
+
+    /// True when every window has fully decayed: the account can be forgotten.
+    public func isIdle(at now: Int64) -> Bool {
+        now - lastActivity > 2 * LimitWindow.day.duration.milliseconds && refusalsInARow == 0
+    }
+}

@@ -1,0 +1,17 @@
+/// What the policy keeps in memory for one account.
+struct AccountEntry: Sendable {
+    var counters = AccountCounters()
+    var lock: AccountLock?
+    /// Limits in force, cached with the group lookup they came from.
+    var limits: EffectiveLimits?
+    var limitsExpire: Int64 = 0
+    /// Recently accepted messages, oldest first, for the evidence of a burst lock.
+    /// Bounded by the burst threshold; allocated once per active account.
+    var recent: [RecentMessage] = []
+}
+
+/// A message accepted recently: its Postfix queue id and when.
+struct RecentMessage: Sendable, Equatable {
+    var queueID: String
+    var acceptedAt: Int64
+}

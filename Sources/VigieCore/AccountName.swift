@@ -1,0 +1,61 @@
+/// The name limits and locks are kept under: a Unix login, lower-cased.
+///
+/// A SASL login may arrive as `Alice`, `alice` or `alice@example.org`; all three must
+/// land on one counter, or changing case would be a way around a limit.
+public struct AccountName: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let value: String
+
+    /// Wraps an already normalised name (from storage or the control socket).
+    public init(normalized value: String) { self.value = value }
+
+    public var description: String { value }
+    public static func < (lhs: AccountName, rhs: AccountName) -> Bool { lhs.value < rhs.value }
+}
+
+/// Turns SASL logins and envelope senders into account names.
+public struct AccountNormalizer: Sendable {
+    /// Domains whose addresses are the same account as the bare login. Empty means
+    /// every domain: on a single-domain host `bob@anything` is Unix user `bob`.
+    public var localDomains: Set<String>
+
+    public init(localDomains: [String] = []) {
+        self.localDomains = Set(localDomains.map { $0.lowercased() })
+    }
+
+    /// The account for a SASL login (`{auth_authen}`), or nil when it is empty or unusable.
+    public func account(forLogin login: String) -> AccountName? {
+        var name = login.trimmingWhitespace().lowercased()
+        if let at = name.lastIndex(of: "@") {
+            let domain = name[name.index(after: at)...]
+            if localDomains.isEmpty || localDomains.contains(String(domain)) {
+                name = String(name[..<at])
+            }
+        }
+        guard !name.isEmpty, name.utf8.count <= 256,
+              !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" })
+        else { return nil }
+        return AccountName(normalized: name)
+    }
+
+    /// The account for a local sendmail(1) submission: the local part of the envelope
+    /// sender when its domain is local (or absent). Nil for the null sender and for
+    /// foreign domains, which are not a member's own mail.
+    public func account(forLocalSender sender: String) -> AccountName? {
+        let address = EnvelopeAddress.strip(sender)
+        guard !address.isEmpty else { return nil }
+        if let at = address.lastIndex(of: "@") {
+            let domain = address[address.index(after: at)...].lowercased()
+            if !localDomains.isEmpty && !localDomains.contains(domain) { return nil }
+        }
+        return account(forLogin: address)
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+        return String(scalars)
+    }
+}

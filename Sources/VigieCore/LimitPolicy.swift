@@ -1,0 +1,48 @@
+/// The configured limits: defaults, then overrides by Unix group, then by account.
+///
+/// A group override replaces the default for that limit (a `newcomers` group may be
+/// stricter). When an account is in several groups with overrides, each limit takes
+/// the most generous value among those groups: the club grants rights by group
+/// (newsletter senders are in `newsletter`), and one more group must not take a
+/// right away. An account override wins over everything.
+public struct LimitPolicy: Sendable, Equatable {
+    public var defaults: SendLimitsLayer
+    public var groups: [String: SendLimitsLayer]
+    public var accounts: [AccountName: SendLimitsLayer]
+
+    public init(
+        defaults: SendLimitsLayer,
+        groups: [String: SendLimitsLayer] = [:],
+        accounts: [AccountName: SendLimitsLayer] = [:]
+    ) {
+        self.defaults = defaults
+        self.groups = groups
+        self.accounts = accounts
+    }
+
+    /// The limits in force for `account`, a member of `memberOf` Unix groups.
+    public func resolve(for account: AccountName, memberOf: [String]) -> EffectiveLimits {
+        let groupLayers = memberOf.sorted().compactMap { name in groups[name].map { (name, $0) } }
+        let accountLayer = accounts[account]
+
+        func pick(_ read: (SendLimitsLayer) -> LimitValue?) -> ResolvedLimit {
+            if let value = accountLayer.flatMap(read) { return ResolvedLimit(value: value, source: .account) }
+            var best: ResolvedLimit?
+            for (name, layer) in groupLayers {
+                guard let value = read(layer) else { continue }
+                if best == nil || best!.value < value { best = ResolvedLimit(value: value, source: .group(name)) }
+            }
+            if let best { return best }
+            return ResolvedLimit(value: read(defaults) ?? .unlimited, source: .defaults)
+        }
+
+        return EffectiveLimits(
+            messages: LimitWindow.allCases.map { window in pick { $0.messages[window] } },
+            recipients: LimitWindow.allCases.map { window in pick { $0.recipients[window] } },
+            recipientsPerMessage: pick { $0.recipientsPerMessage }
+        )
+    }
+
+    /// The groups that carry an override: only these need an NSS lookup.
+    public var groupsWithOverrides: Set<String> { Set(groups.keys) }
+}

@@ -1,0 +1,34 @@
+/// The time windows send limits are counted over.
+///
+/// Fixed to three so an account's counters are a small fixed-size value: no
+/// allocation per message, and a predictable few hundred bytes per tracked account.
+public enum LimitWindow: Int, CaseIterable, Sendable, Codable, CustomStringConvertible {
+    case minute = 0
+    case hour = 1
+    case day = 2
+
+    public var duration: Duration {
+        switch self {
+        case .minute: .seconds(60)
+        case .hour: .seconds(3600)
+        case .day: .seconds(86_400)
+        }
+    }
+
+    /// The config key for this window (`per_minute`, ...).
+    public var configKey: String { "per_\(self)" }
+
+    public var description: String {
+        switch self {
+        case .minute: "minute"
+        case .hour: "hour"
+        case .day: "day"
+        }
+    }
+}
+
+/// What a limit counts.
+public enum LimitMetric: String, Sendable, Codable, CaseIterable {
+    case messages
+    case recipients
+}

@@ -1,0 +1,30 @@
+/// Everything the send policy is configured with (built from vigie.toml).
+public struct PolicySettings: Sendable, Equatable {
+    public var limits: LimitPolicy
+    public var burst: BurstRule
+    public var exemptions: Exemptions
+    /// How long an account's group memberships (and so its limits) are cached.
+    /// NSS may go to LDAP: that must not happen on every message.
+    public var groupCacheLifetime: Duration
+
+    public init(
+        limits: LimitPolicy,
+        burst: BurstRule,
+        exemptions: Exemptions = Exemptions(),
+        groupCacheLifetime: Duration = .seconds(60)
+    ) {
+        self.limits = limits
+        self.burst = burst
+        self.exemptions = exemptions
+        self.groupCacheLifetime = groupCacheLifetime
+    }
+}
+
+/// Things the policy reports that the daemon turns into logs, mail and metrics.
+public protocol PolicyEvents: Sendable {
+    /// An account was just locked by the burst rule (already stored, unless `storeError`).
+    func accountLocked(_ lock: AccountLock, trigger: BurstTrigger, evidence: Int)
+    /// State could not be written. The decision stands (a lock stays in force in
+    /// memory); the admin must look at the store.
+    func storeFailed(_ error: any Error, during operation: String)
+}

@@ -1,0 +1,27 @@
+/// The one table from refusal class to SMTP status, like Postfix's `sys_exits.c`.
+///
+/// Over SMTP an over-limit refusal is temporary (450/452): the member's client keeps
+/// the message and retries, nothing is lost. On the local path every refusal is a
+/// 550 at end of message, so Postfix bounces the message with the notice in it.
+public enum ReplyTable {
+    public enum RefusalClass: Sendable {
+        case overWindowLimit
+        case tooManyRecipients
+        case locked
+    }
+
+    public static func status(_ refusal: RefusalClass, path: SubmissionPath) -> (code: String, enhancedCode: String) {
+        switch (refusal, path) {
+        case (.overWindowLimit, .smtp): ("450", "4.7.1")
+        case (.tooManyRecipients, .smtp): ("452", "4.5.3")
+        case (.locked, .smtp): ("550", "5.7.1")
+        case (.overWindowLimit, .local): ("550", "5.7.1")
+        case (.tooManyRecipients, .local): ("550", "5.5.3")
+        case (.locked, .local): ("550", "5.7.1")
+        }
+    }
+
+    /// Reply for an internal error over SMTP: the client retries later.
+    public static let internalErrorSMTP = SMTPReply(
+        code: "451", enhancedCode: "4.3.0", lines: ["Temporary local problem, please try again later"])
+}

@@ -1,0 +1,65 @@
+/// A whole SMTP reply: code, enhanced status code and text lines.
+///
+/// Lines are already sanitised (see `ReplyText`): no CR, LF or control characters,
+/// `%` doubled for libmilter, each at most `ReplyText.maximumLineBytes` bytes, at most
+/// 32 of them (libmilter's limit for a multi-line reply).
+public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var enhancedCode: String
+    public var lines: [String]
+
+    public init(code: String, enhancedCode: String, lines: [String]) {
+        self.code = code
+        self.enhancedCode = enhancedCode
+        self.lines = Array(lines.prefix(32))
+    }
+
+    /// True for 4xx replies.
+    public var isTemporary: Bool { code.hasPrefix("4") }
+
+    public var description: String {
+        lines.enumerated().map { "\(code)\($0.offset == lines.count - 1 ? " " : "-")\(enhancedCode) \($0.element)" }
+            .joined(separator: "\n")
+    }
+}
+
+/// Makes text safe to put in an SMTP reply through libmilter.
+public enum ReplyText {
+    /// Postfix accepts up to 980 bytes of text per reply line (POSTFIX-NOTES).
+    public static let maximumLineBytes = 980
+    /// Interpolated values (account names, addresses, reasons) are cut to this.
+    public static let maximumValueCharacters = 64
+
+    /// A value coming from outside (login, address, admin's reason): control
+    /// characters become spaces, and it is cut to `maximumValueCharacters`.
+    public static func sanitizeValue(_ value: String) -> String {
+        var cleaned = String(String.UnicodeScalarView(value.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
+        }))
+        if cleaned.count > maximumValueCharacters {
+            cleaned = String(cleaned.prefix(maximumValueCharacters - 1)) + "…"
+        }
+        return cleaned
+    }
+
+    /// A finished line: control characters removed, `%` doubled (Postfix drops a
+    /// single one), and cut to `maximumLineBytes` on a character boundary.
+    public static func finishLine(_ line: String) -> String {
+        var out = ""
+        var bytes = 0
+        for character in sanitizeLine(line) {
+            let piece = character == "%" ? "%%" : String(character)
+            let size = piece.utf8.count
+            if bytes + size > maximumLineBytes { break }
+            out += piece
+            bytes += size
+        }
+        return out
+    }
+
+    private static func sanitizeLine(_ line: String) -> String {
+        String(String.UnicodeScalarView(line.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? " " : scalar
+        }))
+    }
+}

@@ -1,0 +1,126 @@
+/// What admins do through `vigiectl`: look, lock, unlock, reset.
+extension SendPolicy {
+    /// Locks `account` by hand. Returns nil if it was already locked.
+    public func lock(account: AccountName, actor: String, reason: String) throws -> AccountLock? {
+        let now = clock.now()
+        let lock = AccountLock(account: account, lockedAt: now, actor: actor, reason: reason)
+        let isNew = shard(for: account).state.withLock { shard -> Bool in
+            if shard.accounts[account]?.lock != nil { return false }
+            shard.accounts[account, default: AccountEntry()].lock = lock
+            return true
+        }
+        guard isNew else { return nil }
+        do {
+            let stored = try store.recordLock(lock, evidence: [])
+            shard(for: account).state.withLock { $0.accounts[account]?.lock = stored }
+            return stored
+        } catch {
+            // Not durable means not done: roll back so the admin's retry is honest.
+            shard(for: account).state.withLock { $0.accounts[account]?.lock = nil }
+            throw error
+        }
+    }
+
+    /// Unlocks `account` and clears its counters: what the attacker sent must not
+    /// keep the member over a limit (or re-trip the burst rule) once the password
+    /// is changed. Returns the lock that ended, or nil if there was none.
+    public func unlock(account: AccountName, actor: String, reason: String) throws -> AccountLock? {
+        let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
+        let wasLocked = shard(for: account).state.withLock { shard -> Bool in
+            guard var entry = shard.accounts[account] else { return false }
+            let wasLocked = entry.lock != nil
+            entry.lock = nil
+            entry.counters = AccountCounters()
+            entry.recent.removeAll()
+            shard.accounts[account] = entry
+            shard.dirty.insert(account)
+            return wasLocked
+        }
+        return ended ?? (wasLocked ? AccountLock(account: account, lockedAt: clock.now(), actor: actor, reason: reason) : nil)
+    }
+
+    /// Clears the counters of `account` (not its lock).
+    public func reset(account: AccountName, actor: String, reason: String) throws {
+        try store.recordAudit(AuditEvent(at: clock.now(), account: account.value, action: .reset, actor: actor, reason: reason))
+        shard(for: account).state.withLock { shard in
+            guard shard.accounts[account] != nil else { return }
+            shard.accounts[account]!.counters = AccountCounters()
+            shard.accounts[account]!.recent.removeAll()
+            shard.dirty.insert(account)
+        }
+    }
+
+    /// Records in the audit trail that an admin ran postsuper on an account's evidence.
+    public func recordQueueAction(account: AccountName, action: AuditEvent.Action, actor: String, reason: String) throws {
+        try store.recordAudit(AuditEvent(at: clock.now(), account: account.value, action: action, actor: actor, reason: reason))
+    }
+
+    /// Whether Vigie has seen this account, or has anything stored about it.
+    public func knows(account: AccountName) -> Bool {
+        if shard(for: account).state.withLock({ $0.accounts[account] != nil }) { return true }
+        return ((try? store.auditTrail(account: account)) ?? []).isEmpty == false
+    }
+
+    /// Locks in force, oldest first.
+    public func activeLocks() -> [AccountLock] {
+        shards.flatMap { shard in
+            shard.state.withLock { $0.accounts.values.compactMap(\.lock) }
+        }.sorted { $0.lockedAt < $1.lockedAt }
+    }
+
+    /// Number of accounts tracked in memory.
+    public var trackedAccounts: Int {
+        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.accounts.count } }
+    }
+
+    /// The busiest senders over the last hour.
+    public func topSenders(limit: Int) -> [SenderActivity] {
+        let now = clock.now().milliseconds
+        let hour = LimitWindow.hour.duration.milliseconds
+        let day = LimitWindow.day.duration.milliseconds
+        var all: [SenderActivity] = []
+        for shard in shards {
+            shard.state.withLock { shard in
+                for (account, entry) in shard.accounts {
+                    var counters = entry.counters
+                    counters.advance(to: now, burstWindow: burstWindow)
+                    let messages = Int(counters.messagesPerHour.estimate(at: now, length: hour).rounded())
+                    let daily = Int(counters.messagesPerDay.estimate(at: now, length: day).rounded())
+                    guard messages > 0 || daily > 0 || entry.lock != nil else { continue }
+                    all.append(SenderActivity(
+                        account: account.value, messagesLastHour: messages,
+                        recipientsLastHour: Int(counters.recipientsPerHour.estimate(at: now, length: hour).rounded()),
+                        messagesLastDay: daily, locked: entry.lock != nil))
+                }
+            }
+        }
+        return Array(all.sorted { ($0.messagesLastHour, $0.messagesLastDay, $1.account) > ($1.messagesLastHour, $1.messagesLastDay, $0.account) }.prefix(limit))
+    }
+
+    /// Everything about one account, for `vigiectl show`.
+    public func report(account: AccountName) throws -> AccountReport {
+        let now = clock.now().milliseconds
+        let memberOf = groups.groups(of: account)
+        let limits = settings.limits.resolve(for: account, memberOf: memberOf)
+        let (counters, lock) = shard(for: account).state.withLock { shard -> (AccountCounters, AccountLock?) in
+            var counters = shard.accounts[account]?.counters ?? AccountCounters()
+            counters.advance(to: now, burstWindow: burstWindow)
+            return (counters, shard.accounts[account]?.lock)
+        }
+        var usage: [AccountReport.Usage] = []
+        for metric in LimitMetric.allCases {
+            for window in LimitWindow.allCases {
+                let limit = limits.limit(metric, window)
+                let used = counters[metric, window].estimate(at: now, length: window.duration.milliseconds)
+                usage.append(.init(metric: metric.rawValue, window: window.description, used: Int(used.rounded()),
+                                   limit: limit.value.maximum, source: limit.source.description))
+            }
+        }
+        return AccountReport(
+            account: account.value, exempt: isExempt(account), groups: memberOf.sorted(), usage: usage,
+            recipientsPerMessage: limits.recipientsPerMessage.value.maximum,
+            recipientsPerMessageSource: limits.recipientsPerMessage.source.description,
+            refusalsInARow: Int(counters.refusalsInARow), lock: lock,
+            history: try store.auditTrail(account: account), evidence: try store.evidence(account: account))
+    }
+}

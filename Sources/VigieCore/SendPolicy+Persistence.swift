@@ -1,0 +1,49 @@
+/// Saving counters in the background, so no SQLite write sits on the per-message path.
+extension SendPolicy {
+    /// Writes the counters that changed since the last flush, and forgets accounts
+    /// idle for two days (no lock, every window decayed). The daemon calls this about
+    /// once a second from its own thread: a `kill -9` loses at most that much counting.
+    @discardableResult
+    public func flushCounters() -> Int {
+        let now = clock.now().milliseconds
+        var changes: [(AccountName, AccountCounters?)] = []
+        for shard in shards {
+            shard.state.withLock { shard in
+                guard !shard.dirty.isEmpty else { return }
+                for account in shard.dirty {
+                    guard let entry = shard.accounts[account] else { continue }
+                    if entry.lock == nil && entry.counters.isIdle(at: now) {
+                        shard.accounts[account] = nil
+                        changes.append((account, nil))
+                    } else {
+                        changes.append((account, entry.counters))
+                    }
+                }
+                shard.dirty.removeAll(keepingCapacity: true)
+            }
+        }
+        guard !changes.isEmpty else { return 0 }
+        do {
+            try store.saveCounters(changes)
+        } catch {
+            // Put them back as dirty so the next flush tries again.
+            for (account, _) in changes {
+                shard(for: account).state.withLock { _ = $0.dirty.insert(account) }
+            }
+            events?.storeFailed(error, during: "saving counters")
+        }
+        return changes.count
+    }
+
+    /// Marks every account with counters as idle-checkable, so a flush after a long
+    /// quiet period evicts what has decayed. Called every few minutes by the daemon.
+    public func markAllForEviction() {
+        for shard in shards {
+            shard.state.withLock { shard in
+                for (account, entry) in shard.accounts where entry.lock == nil {
+                    shard.dirty.insert(account)
+                }
+            }
+        }
+    }
+}

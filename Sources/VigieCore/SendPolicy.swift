@@ -1,0 +1,270 @@
+import Synchronization
+
+/// The send policy: per-account limits, the burst lock, and the state behind them.
+///
+/// Thread model: libmilter calls in from many worker threads at once. Accounts are
+/// spread over `shardCount` shards, each behind its own mutex, so two members
+/// sending at once rarely wait on each other and no global lock sits on the hot
+/// path. Anything slow (NSS group lookups, SQLite writes) happens outside the shard
+/// mutexes.
+///
+/// Security: the account name is trusted to come from Postfix (SASL login or local
+/// sender); the policy never parses message content.
+/// Known limitations: windows are sliding-window estimates (see SlidingWindowCount);
+/// recently accepted queue ids are kept in memory only, so after a restart the
+/// evidence of a new lock covers only what was accepted since the restart.
+public final class SendPolicy: Sendable {
+    public let settings: PolicySettings
+    let groups: any GroupDirectory
+    let store: any StateStore
+    let clock: any TimeSource
+    let events: (any PolicyEvents)?
+    let shards: [Shard]
+    private static let shardCount = 64
+
+    /// One slice of the account table. A class, because `Mutex` cannot be copied
+    /// into an array.
+    final class Shard: Sendable {
+        struct Contents: ~Copyable {
+            var accounts: [AccountName: AccountEntry] = [:]
+            /// Accounts whose counters changed since the last flush.
+            var dirty: Set<AccountName> = []
+        }
+        let state = Mutex(Contents())
+    }
+
+    public init(
+        settings: PolicySettings,
+        groups: any GroupDirectory,
+        store: any StateStore,
+        clock: any TimeSource,
+        events: (any PolicyEvents)? = nil
+    ) {
+        self.settings = settings
+        self.groups = groups
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.shards = (0..<Self.shardCount).map { _ in Shard() }
+    }
+
+    func shard(for account: AccountName) -> Shard {
+        shards[Int(UInt(bitPattern: account.hashValue) % UInt(Self.shardCount))]
+    }
+
+    var burstWindow: Int64 { max(1000, settings.burst.window.milliseconds) }
+
+    // MARK: Restoring state
+
+    /// Loads locks and counters from the store. Called once before serving.
+    public func restore() throws {
+        let counters = try store.loadCounters()
+        let locks = try store.activeLocks()
+        for (account, saved) in counters {
+            shard(for: account).state.withLock { $0.accounts[account, default: AccountEntry()].counters = saved }
+        }
+        for lock in locks {
+            let account = AccountName(normalized: lock.account)
+            shard(for: account).state.withLock { $0.accounts[account, default: AccountEntry()].lock = lock }
+        }
+    }
+
+    // MARK: Deciding
+
+    public func isExempt(_ account: AccountName) -> Bool {
+        settings.exemptions.accounts.contains(account)
+    }
+
+    /// The lock in force for `account`, if any. Cheap: called at MAIL FROM.
+    public func lock(of account: AccountName) -> AccountLock? {
+        shard(for: account).state.withLock { $0.accounts[account]?.lock }
+    }
+
+    /// Decides a message in progress without counting it (at RCPT TO, when the
+    /// final recipient count is not known yet).
+    ///
+    /// - Parameter countsAsRefusal: whether a refusal now counts towards the
+    ///   "refused in a row" burst signal. Pass true once per message, so a message
+    ///   refused at each of its 40 recipients is one attempt, not 40.
+    public func check(account: AccountName, recipients: Int, countsAsRefusal: Bool) -> Verdict {
+        decide(account: account, recipients: recipients, queueID: nil, countsAsRefusal: countsAsRefusal)
+    }
+
+    /// Decides a finished message and, if accepted, counts it. `queueID` is kept as
+    /// possible evidence for a later burst lock.
+    public func commit(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool = true) -> Verdict {
+        decide(account: account, recipients: recipients, queueID: queueID ?? "", countsAsRefusal: countsAsRefusal)
+    }
+
+    /// Records the queue id of the message that tripped `lock`, which the daemon has
+    /// just quarantined.
+    public func recordTrippedMessage(lock: AccountLock, queueID: String) {
+        guard let id = lock.id, !queueID.isEmpty else { return }
+        do {
+            try store.addEvidence(LockEvidence(lockID: id, queueID: queueID, acceptedAt: clock.now(), tripped: true))
+        } catch {
+            events?.storeFailed(error, during: "recording the quarantined message \(queueID)")
+        }
+    }
+
+    private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool) -> Verdict {
+        // Exempt accounts are never counted nor locked, whoever forgets to ask first.
+        if isExempt(account) { return .accept }
+        let now = clock.now().milliseconds
+        let limits = effectiveLimits(for: account, now: now)
+        let burst = settings.burst
+        let burstWindow = self.burstWindow
+
+        enum Outcome {
+            case verdict(Verdict)
+            case newLock(AccountLock, BurstTrigger, [RecentMessage])
+        }
+
+        let outcome: Outcome = shard(for: account).state.withLock { shard in
+            let outcome: Outcome = {
+                // Taken out of the table and put back, so the entry is uniquely
+                // referenced while it changes: its `recent` array is then appended to
+                // in place rather than copied.
+                var entry = shard.accounts.removeValue(forKey: account) ?? AccountEntry()
+                defer { shard.accounts[account] = entry }
+                if let lock = entry.lock { return .verdict(.locked(lock)) }
+                entry.counters.advance(to: now, burstWindow: burstWindow)
+                entry.counters.lastActivity = now
+
+                if let breach = Self.breach(limits: limits, counters: entry.counters, recipients: recipients, now: now) {
+                    if countsAsRefusal { entry.counters.refusalsInARow &+= 1 }
+                    if let threshold = burst.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
+                        let trigger = BurstTrigger.refusalsInARow(Int(entry.counters.refusalsInARow))
+                        return .newLock(Self.lockNow(&entry, account: account, trigger: trigger, now: now, window: burstWindow), trigger,
+                                        entry.recent)
+                    }
+                    return .verdict(.overLimit(breach))
+                }
+
+                if let trigger = Self.burstTrigger(burst, counters: entry.counters, recipients: recipients, now: now, window: burstWindow) {
+                    return .newLock(Self.lockNow(&entry, account: account, trigger: trigger, now: now, window: burstWindow), trigger,
+                                    entry.recent)
+                }
+
+                if let queueID {
+                    entry.counters.refusalsInARow = 0
+                    for window in LimitWindow.allCases {
+                        entry.counters[.messages, window].add(1)
+                        entry.counters[.recipients, window].add(recipients)
+                    }
+                    entry.counters.burstMessages.add(1)
+                    entry.counters.burstRecipients.add(recipients)
+                    if burst.messages != nil || burst.recipients != nil || burst.refusalsInARow != nil, !queueID.isEmpty {
+                        Self.remember(&entry.recent, RecentMessage(queueID: queueID, acceptedAt: now),
+                                      capacity: min(1000, (burst.messages ?? 100) + 1), window: burstWindow)
+                    }
+                }
+                return .verdict(.accept)
+            }()
+            shard.dirty.insert(account)
+            return outcome
+        }
+
+        switch outcome {
+        case .verdict(let verdict):
+            return verdict
+        case .newLock(let lock, let trigger, let recent):
+            let evidence = recent.filter { $0.acceptedAt > now - burstWindow }
+            let stored = storeLock(lock, evidence: evidence)
+            events?.accountLocked(stored, trigger: trigger, evidence: evidence.count)
+            return .lockedNow(stored, trigger)
+        }
+    }
+
+    private static func lockNow(_ entry: inout AccountEntry, account: AccountName, trigger: BurstTrigger, now: Int64, window: Int64) -> AccountLock {
+        let lock = AccountLock(account: account, lockedAt: UnixTime(milliseconds: now), actor: "vigie", reason: trigger.description)
+        entry.lock = lock
+        return lock
+    }
+
+    /// Writes a new lock durably, then puts its id in memory. Until the write
+    /// returns, the lock is already in force in memory for every other session.
+    private func storeLock(_ lock: AccountLock, evidence: [RecentMessage]) -> AccountLock {
+        let account = AccountName(normalized: lock.account)
+        do {
+            let stored = try store.recordLock(lock, evidence: evidence.map { ($0.queueID, UnixTime(milliseconds: $0.acceptedAt)) })
+            shard(for: account).state.withLock { shard in
+                // The store may answer with a lock already in force (an admin's lock
+                // racing the burst rule): that one, with its id, is the lock.
+                if shard.accounts[account]?.lock?.id == nil { shard.accounts[account]?.lock = stored }
+            }
+            return stored
+        } catch {
+            events?.storeFailed(error, during: "recording the lock of \(account)")
+            return lock
+        }
+    }
+
+    private static func remember(_ recent: inout [RecentMessage], _ message: RecentMessage, capacity: Int, window: Int64) {
+        if recent.count >= capacity || (recent.first.map { $0.acceptedAt <= message.acceptedAt - window } ?? false) {
+            let cutoff = message.acceptedAt - window
+            let stale = recent.firstIndex { $0.acceptedAt > cutoff } ?? recent.count
+            recent.removeFirst(max(stale, recent.count >= capacity ? 1 : 0))
+        }
+        recent.append(message)
+    }
+
+    /// The limit this message would break, choosing the one that frees up last so
+    /// the notice's "you can send again at" is true.
+    static func breach(limits: EffectiveLimits, counters: AccountCounters, recipients: Int, now: Int64) -> LimitBreach? {
+        if let cap = limits.recipientsPerMessage.value.maximum, recipients > cap {
+            return LimitBreach(kind: .recipientsPerMessage, limit: cap, count: recipients, retryAt: nil)
+        }
+        var worst: LimitBreach?
+        for window in LimitWindow.allCases {
+            let length = window.duration.milliseconds
+            for (metric, amount) in [(LimitMetric.messages, 1), (.recipients, recipients)] {
+                guard let limit = limits.limit(metric, window).value.maximum else { continue }
+                let count = counters[metric, window]
+                guard !count.fits(amount, under: limit, at: now, length: length) else { continue }
+                let used = count.estimate(at: now, length: length)
+                let retry = count.earliestFit(of: amount, under: limit, at: now, length: length)
+                let breach = LimitBreach(kind: .window(metric, window), limit: limit, count: Int(used.rounded()),
+                                         retryAt: retry.map { UnixTime(milliseconds: $0) })
+                if worst == nil || (breach.retryAt ?? UnixTime(milliseconds: .max)) > (worst!.retryAt ?? UnixTime(milliseconds: .max)) {
+                    worst = breach
+                }
+            }
+        }
+        return worst
+    }
+
+    static func burstTrigger(_ rule: BurstRule, counters: AccountCounters, recipients: Int, now: Int64, window: Int64) -> BurstTrigger? {
+        if let threshold = rule.messages {
+            let count = counters.burstMessages.estimate(at: now, length: window) + 1
+            if count > Double(threshold) {
+                return .messages(count: Int(count.rounded()), limit: threshold, window: rule.window)
+            }
+        }
+        if let threshold = rule.recipients {
+            let count = counters.burstRecipients.estimate(at: now, length: window) + Double(recipients)
+            if count > Double(threshold) {
+                return .recipients(count: Int(count.rounded()), limit: threshold, window: rule.window)
+            }
+        }
+        return nil
+    }
+
+    /// The limits in force, from the per-account cache or a fresh group lookup.
+    /// The lookup runs outside every mutex: NSS may block on LDAP.
+    func effectiveLimits(for account: AccountName, now: Int64) -> EffectiveLimits {
+        let cached = shard(for: account).state.withLock { shard -> EffectiveLimits? in
+            guard let entry = shard.accounts[account], entry.limitsExpire > now else { return nil }
+            return entry.limits
+        }
+        if let cached { return cached }
+        let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
+        let limits = settings.limits.resolve(for: account, memberOf: memberOf)
+        let expire = now + settings.groupCacheLifetime.milliseconds
+        shard(for: account).state.withLock { shard in
+            shard.accounts[account, default: AccountEntry()].limits = limits
+            shard.accounts[account, default: AccountEntry()].limitsExpire = expire
+        }
+        return limits
+    }
+}

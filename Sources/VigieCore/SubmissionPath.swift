@@ -1,0 +1,8 @@
+/// How a member's message reached Postfix, which decides how a refusal is said.
+public enum SubmissionPath: String, Sendable, Codable {
+    /// Authenticated SMTP submission: the client shows the SMTP reply.
+    case smtp
+    /// Local sendmail(1) through pickup and cleanup: only a 5xx at end of message
+    /// reaches the member, as a bounce (a 4xx would leave the mail stuck forever).
+    case local
+}

@@ -1,0 +1,66 @@
+/// What the policy says about one message from a member.
+///
+/// Outcomes are values: being over a limit is the policy working, not an error.
+public enum Verdict: Sendable, Equatable {
+    /// Within every limit; on commit, the message is counted.
+    case accept
+    /// Over a limit: refuse for now and tell the member why.
+    case overLimit(LimitBreach)
+    /// The account was already locked: refuse permanently with the lock notice.
+    case locked(AccountLock)
+    /// This message tripped the burst rule: the account is now locked (durably), and
+    /// the message itself should be kept as evidence (quarantined), not delivered.
+    case lockedNow(AccountLock, BurstTrigger)
+}
+
+/// Which limit a message would break, with what the notice needs to explain it.
+public struct LimitBreach: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case window(LimitMetric, LimitWindow)
+        case recipientsPerMessage
+    }
+    public var kind: Kind
+    public var limit: Int
+    /// How many were already sent in the window (estimated), or the recipients of
+    /// this message for the per-message cap.
+    public var count: Int
+    /// When this message would fit again; nil when it never will (too many
+    /// recipients for one message whatever the time).
+    public var retryAt: UnixTime?
+
+    public init(kind: Kind, limit: Int, count: Int, retryAt: UnixTime?) {
+        self.kind = kind
+        self.limit = limit
+        self.count = count
+        self.retryAt = retryAt
+    }
+}
+
+/// What made the burst rule lock an account.
+public enum BurstTrigger: Sendable, Equatable, CustomStringConvertible {
+    case messages(count: Int, limit: Int, window: Duration)
+    case recipients(count: Int, limit: Int, window: Duration)
+    case refusalsInARow(Int)
+
+    public var description: String {
+        switch self {
+        case .messages(let count, let limit, let window):
+            "burst: \(count) messages in \(window.humanReadable) (threshold \(limit))"
+        case .recipients(let count, let limit, let window):
+            "burst: \(count) recipients in \(window.humanReadable) (threshold \(limit))"
+        case .refusalsInARow(let count):
+            "burst: \(count) attempts refused for a limit in a row"
+        }
+    }
+}
+
+extension Duration {
+    /// "10m", "1h", "90s": the same notation the configuration uses.
+    public var humanReadable: String {
+        let seconds = milliseconds / 1000
+        if seconds % 86_400 == 0 && seconds > 0 { return "\(seconds / 86_400)d" }
+        if seconds % 3600 == 0 && seconds > 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 && seconds > 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import VigieControl
+import VigieCore
+
+/// Answers `vigiectl` requests from the policy's state. Every change is written to
+/// the store before the answer, and takes effect for every live session at once
+/// (the policy is shared in memory).
+struct ControlHandler: Sendable {
+    let policy: SendPolicy
+    let normalizer: AccountNormalizer
+    let status: @Sendable () -> DaemonStatus
+
+    func handle(_ request: ControlRequest, actor: String) -> ControlResponse {
+        do {
+            switch request.command {
+            case .status:
+                return ControlResponse(status: status())
+            case .list:
+                return ControlResponse(locks: policy.activeLocks(), topSenders: policy.topSenders(limit: request.top ?? 10))
+            case .show:
+                let account = try known(request.account)
+                return ControlResponse(report: try policy.report(account: account))
+            case .lock:
+                let account = try known(request.account)
+                let reason = try reason(request)
+                guard let lock = try policy.lock(account: account, actor: actor, reason: reason) else {
+                    return .failure("\(account) is already locked")
+                }
+                return ControlResponse(lock: lock, message: "\(account) locked")
+            case .unlock:
+                let account = try known(request.account)
+                let reason = try reason(request)
+                guard policy.lock(of: account) != nil else { return .failure("\(account) is not locked") }
+                let ended = try policy.unlock(account: account, actor: actor, reason: reason)
+                return ControlResponse(lock: ended, message: "\(account) unlocked")
+            case .reset:
+                let account = try known(request.account)
+                try policy.reset(account: account, actor: actor, reason: request.reason ?? "reset by \(actor)")
+                return ControlResponse(message: "counters of \(account) cleared")
+            case .recordQueueAction:
+                let account = try known(request.account)
+                guard let action = request.queueAction, [.hold, .release, .purge].contains(action) else {
+                    return .failure("queue action must be hold, release or purge")
+                }
+                let ids = (request.queueIDs ?? []).joined(separator: " ")
+                try policy.recordQueueAction(account: account, action: action, actor: actor,
+                                             reason: request.reason ?? "queue ids: \(ids)")
+                return ControlResponse(message: "recorded")
+            }
+        } catch let refusal as Refusal {
+            return .failure(refusal.message)
+        } catch {
+            return .failure("\(error)")
+        }
+    }
+
+    private struct Refusal: Error { var message: String }
+
+    private func known(_ raw: String?) throws -> AccountName {
+        guard let raw, let account = normalizer.account(forLogin: raw) else {
+            throw Refusal(message: "an account name is required")
+        }
+        guard policy.knows(account: account) || UnixUser.lookup(name: account.value) != nil else {
+            throw Refusal(message: "unknown account '\(account)': Vigie has no record of it and there is no such Unix user")
+        }
+        return account
+    }
+
+    private func reason(_ request: ControlRequest) throws -> String {
+        guard let reason = request.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
+            throw Refusal(message: "a reason is required (--reason \"...\"): it goes in the audit trail")
+        }
+        return String(reason.prefix(500))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import MilterTransport
+import Synchronization
+import VigieConfig
+import VigieControl
+import VigieCore
+import VigieStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts Vigie from a loaded configuration: opens what needs root, drops
+/// privileges, restores state, and serves Postfix until SIGTERM.
+///
+/// Order matters: signals are blocked before any thread exists (libmilter's own
+/// signal thread must be the one to receive SIGTERM), sockets are opened as root,
+/// the state file is opened after dropping root so it belongs to the daemon user.
+public enum Daemon {
+    public static func run(configuration: VigieConfiguration, logger: Logger) throws {
+        let clock = SystemTimeSource()
+        let daemon = configuration.daemon
+
+        let milterConfiguration = MilterGlue.milterConfiguration(socket: daemon.socket.libmilterSpec)
+        let glueBox = LateBox<MilterGlue>()
+        let server = try MilterServer(configuration: milterConfiguration) { glueBox.value!.makeSession() }
+        try prepareSocketDirectory(daemon: daemon)
+        try server.open()
+        if case .unix(let path) = daemon.socket {
+            try Privileges.shareSocket(path: path, owner: daemon.user, group: daemon.socketGroup)
+        }
+
+        let startedAt = clock.now()
+        let policyBox = LateBox<ControlHandler>()
+        let control = try ControlServer(path: daemon.controlSocket, adminGroup: daemon.adminGroup, owner: daemon.user,
+                                        logger: logger) { request, actor in
+            policyBox.value?.handle(request, actor: actor) ?? .failure("vigie is starting, try again in a moment")
+        }
+
+        try Privileges.drop(to: daemon.user)
+
+        let store = try SQLiteStateStore(path: daemon.statePath)
+        let notifier = LockNotifier(settings: .init(
+            enabled: configuration.notify.enabled, admin: configuration.notify.admin,
+            notifyMember: configuration.notify.member, memberDomain: configuration.notify.memberDomain,
+            sendmail: configuration.notify.sendmail, from: configuration.notify.from,
+            postfixConfigDirectory: configuration.postfix.configDirectory, contact: configuration.notices.contact),
+            logger: logger)
+        let policy = SendPolicy(settings: configuration.policy, groups: NSSGroupDirectory(), store: store, clock: clock,
+                                events: PolicyEventLog(logger: logger, notifier: notifier))
+        try policy.restore()
+
+        let timeZone = configuration.notices.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
+        let glue = MilterGlue(policy: policy,
+                              renderer: NoticeRenderer(languages: configuration.notices.languages,
+                                                       contact: configuration.notices.contact, timeZone: timeZone),
+                              normalizer: configuration.identity.normalizer,
+                              localDaemonName: configuration.identity.localDaemonName, logger: logger, clock: clock)
+        glueBox.value = glue
+        policyBox.value = ControlHandler(policy: policy, normalizer: configuration.identity.normalizer) {
+            DaemonStatus(version: VigieVersion.current, pid: getpid(), startedAt: startedAt,
+                         configFiles: configuration.sources, milterSocket: daemon.socket.libmilterSpec,
+                         statePath: daemon.statePath, trackedAccounts: policy.trackedAccounts,
+                         lockedAccounts: policy.activeLocks().count,
+                         messagesDecided: glue.statistics.decided.load(ordering: .relaxed),
+                         internalErrors: glue.statistics.internalErrors.load(ordering: .relaxed))
+        }
+
+        let flusher = CounterFlusher(policy: policy, interval: daemon.flushInterval)
+        flusher.start()
+        control.start()
+        logger.info("started", metadata: [
+            "version": "\(VigieVersion.current)", "socket": "\(daemon.socket.libmilterSpec)",
+            "state": "\(daemon.statePath)", "locks": "\(policy.activeLocks().count)",
+            "accounts": "\(policy.trackedAccounts)", "libmilter": "\(MilterServer.libraryVersion)",
+        ])
+        try server.run()
+        flusher.stopAndFlush()
+        notifier.drain()
+        unlink(daemon.controlSocket)
+        logger.info("stopped")
+    }
+
+    /// The unix socket's directory (e.g. /var/spool/postfix/vigie) must exist and
+    /// belong to the daemon user so it can be recreated on restart.
+    private static func prepareSocketDirectory(daemon: DaemonSettings) throws {
+        guard case .unix(let path) = daemon.socket else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        if geteuid() == 0, let user = UnixUser.lookup(name: daemon.user) {
+            chown(directory, user.uid, UnixUser.groupID(named: daemon.socketGroup) ?? user.gid)
+            chmod(directory, 0o750)
+        }
+    }
+}
+
+/// Holds a value set once after start-up, read from other threads.
+private final class LateBox<Value: Sendable>: Sendable {
+    private let storage = Mutex<Value?>(nil)
+    var value: Value? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}

@@ -1,0 +1,76 @@
+import Logging
+import MilterTransport
+import VigieConfig
+import VigieControl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `vigie` command line: `vigie [--config FILE] [--check-config]`.
+public enum Launcher {
+    static let usage = """
+    usage: vigie [--config FILE] [--check-config] [--version]
+      --config FILE    configuration file (default /etc/vigie/vigie.toml; conf.d/ beside it is read too)
+      --check-config   validate the configuration and exit
+    """
+
+    public static func main(arguments: [String]) -> Int32 {
+        // Before any thread exists: libmilter's signal thread must be the only one
+        // that receives SIGTERM/SIGHUP/SIGINT.
+        MilterServer.blockMilterSignals()
+        LoggingSystem.bootstrap { MailLogHandler(label: $0) }
+        let logger = Logger(label: "vigie")
+
+        var configPath = "/etc/vigie/vigie.toml"
+        var checkOnly = false
+        var index = 1
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--config", "-c":
+                guard index + 1 < arguments.count else { return fail("--config needs a file") }
+                configPath = arguments[index + 1]
+                index += 1
+            case "--check-config":
+                checkOnly = true
+            case "--version":
+                print("vigie \(VigieVersion.current) (libmilter \(MilterServer.libraryVersion))")
+                return 0
+            case "--help", "-h":
+                print(usage)
+                return 0
+            default:
+                return fail("unknown option \(arguments[index])")
+            }
+            index += 1
+        }
+
+        let configuration: VigieConfiguration
+        do {
+            configuration = try ConfigLoader.load(path: configPath)
+        } catch {
+            writeError("vigie: configuration error: \(error)")
+            return 78 // EX_CONFIG
+        }
+        if checkOnly {
+            print("vigie: configuration OK (\(configuration.sources.joined(separator: ", ")))")
+            return 0
+        }
+        do {
+            try Daemon.run(configuration: configuration, logger: logger)
+            return 0
+        } catch {
+            logger.critical("cannot run: \(error)")
+            return 1
+        }
+    }
+
+    private static func fail(_ message: String) -> Int32 {
+        writeError("vigie: \(message)\n\(usage)")
+        return 64 // EX_USAGE
+    }
+
+    static func writeError(_ message: String) {
+        let bytes = Array((message + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import VigieCore
+
+/// Sends one mail per lock to the admins and to the member, through sendmail(1).
+///
+/// Runs on its own serial queue: a lock decision never waits on a child process.
+/// The notification is itself local mail from the daemon's account, which
+/// vigie.toml exempts, so it cannot be stopped by the lock it reports.
+public final class LockNotifier: Sendable {
+    public struct Settings: Sendable {
+        public var enabled: Bool
+        public var admin: String
+        public var notifyMember: Bool
+        public var memberDomain: String?
+        public var sendmail: String
+        public var from: String
+        /// Postfix configuration directory for sendmail (MAIL_CONFIG), nil for the default.
+        public var postfixConfigDirectory: String?
+        public var contact: String
+
+        public init(enabled: Bool, admin: String, notifyMember: Bool, memberDomain: String?, sendmail: String,
+                    from: String, postfixConfigDirectory: String?, contact: String) {
+            self.enabled = enabled
+            self.admin = admin
+            self.notifyMember = notifyMember
+            self.memberDomain = memberDomain
+            self.sendmail = sendmail
+            self.from = from
+            self.postfixConfigDirectory = postfixConfigDirectory
+            self.contact = contact
+        }
+    }
+
+    private let settings: Settings
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "vigie.notifier")
+
+    public init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func accountLocked(_ lock: AccountLock, trigger: BurstTrigger, evidence: Int) {
+        guard settings.enabled else { return }
+        var recipients = [settings.admin]
+        if settings.notifyMember {
+            recipients.append(settings.memberDomain.map { "\(lock.account)@\($0)" } ?? lock.account)
+        }
+        let everyone = recipients
+        let message = Self.compose(lock: lock, trigger: trigger, evidence: evidence, from: settings.from,
+                                   to: recipients, contact: settings.contact)
+        let settings = self.settings
+        let logger = self.logger
+        queue.async {
+            do {
+                try Self.send(message, from: settings.from, to: everyone, settings: settings)
+                logger.info("lock notification sent", metadata: ["account": "\(lock.account)", "to": "\(everyone.joined(separator: ","))"])
+            } catch {
+                logger.error("lock notification failed", metadata: ["account": "\(lock.account)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits until queued notifications are handed to sendmail (used at shutdown).
+    public func drain() { queue.sync {} }
+
+    static func compose(lock: AccountLock, trigger: BurstTrigger, evidence: Int, from: String, to: [String],
+                        contact: String) -> String {
+        let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(lock.lockedAt.milliseconds) / 1000))
+        let account = ReplyText.sanitizeValue(lock.account)
+        return """
+        From: Vigie <\(from)>
+        To: \(to.joined(separator: ", "))
+        Subject: [vigie] Compte \(account) verrouillé / account locked
+        Auto-Submitted: auto-generated
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: 8bit
+        MIME-Version: 1.0
+
+        Le compte \(account) a été verrouillé automatiquement le \(when) :
+        il envoyait du courrier comme le ferait un mot de passe volé.
+        Motif : \(trigger)
+        Messages acceptés pendant la rafale (conservés dans la file, non supprimés) : \(evidence)
+        Le message qui a déclenché le verrou est dans la file « hold » de Postfix.
+
+        Que faire :
+          1. Changer le mot de passe du compte (et celui de toute application qui l'utilise).
+          2. Voir les détails :            vigiectl show \(account)
+          3. Retenir / supprimer la rafale : vigiectl hold \(account)   /   vigiectl purge \(account)
+          4. Déverrouiller :               vigiectl unlock \(account) --reason "mot de passe changé"
+        Contact : \(contact)
+
+        ----
+
+        Account \(account) was locked automatically at \(when):
+        it was sending mail the way a stolen password does.
+        Reason: \(trigger)
+        Messages accepted during the burst (kept in the queue, nothing deleted): \(evidence)
+        The message that tripped the lock is in Postfix's hold queue.
+
+        What to do:
+          1. Change the account's password (and that of any application using it).
+          2. Details:                     vigiectl show \(account)
+          3. Hold / delete the burst:     vigiectl hold \(account)   /   vigiectl purge \(account)
+          4. Unlock:                      vigiectl unlock \(account) --reason "password changed"
+        Contact: \(contact)
+
+        """
+    }
+
+    static func send(_ message: String, from: String, to recipients: [String], settings: Settings) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: settings.sendmail)
+        process.arguments = ["-i", "-f", from, "--"] + recipients
+        var environment = ProcessInfo.processInfo.environment
+        if let directory = settings.postfixConfigDirectory { environment["MAIL_CONFIG"] = directory }
+        process.environment = environment
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(message.utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw NotifierFailure(description: "\(settings.sendmail) exited with status \(process.terminationStatus)")
+        }
+    }
+
+    struct NotifierFailure: Error, CustomStringConvertible { var description: String }
+}

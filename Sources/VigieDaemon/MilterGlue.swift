@@ -1,0 +1,203 @@
+import Logging
+import MilterTransport
+import Synchronization
+import VigieCore
+
+/// Vigie milter glue: turns libmilter's view of a transaction (macros, envelope)
+/// into policy questions and the policy's verdicts into SMTP replies.
+///
+/// Stages used: MAIL (who is sending; a locked account is refused at once), RCPT
+/// (limits, decided as early as the protocol allows, so no body is uploaded for a
+/// refused message) and end of message (count the message, or quarantine the one
+/// that tripped a lock). Headers and body are negotiated away.
+///
+/// On the local sendmail(1) path nothing is refused before end of message, and
+/// never with a 4xx: Postfix treats a non-SMTP RCPT refusal as a configuration
+/// error, and a 4xx there leaves the mail in maildrop forever (POSTFIX-NOTES).
+public final class MilterGlue: Sendable {
+    let policy: SendPolicy
+    let renderer: NoticeRenderer
+    let normalizer: AccountNormalizer
+    let localDaemonName: String
+    let logger: Logger
+    let clock: any TimeSource
+    let statistics = Statistics()
+
+    /// Counters for `vigiectl status` (and later the metrics endpoint).
+    final class Statistics: Sendable {
+        let decided = Atomic<Int>(0)
+        let internalErrors = Atomic<Int>(0)
+    }
+
+    public init(policy: SendPolicy, renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String,
+                logger: Logger, clock: any TimeSource) {
+        self.policy = policy
+        self.renderer = renderer
+        self.normalizer = normalizer
+        self.localDaemonName = localDaemonName
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// What Vigie asks of the MTA.
+    public static func milterConfiguration(socket: String) -> MilterServer.Configuration {
+        MilterServer.Configuration(
+            socket: socket, name: "vigie",
+            stages: [.envelopeFrom, .envelopeRecipient, .endOfMessage],
+            actions: [.quarantine],
+            macros: [
+                // {daemon_name} tells the local sendmail path (cleanup) from smtpd.
+                .envelopeFrom: ["{auth_authen}", "{daemon_name}", "i"],
+                .endOfMessage: ["i"],
+            ])
+    }
+
+    public func makeSession() -> any MilterSessionHandler { SubmissionSession(glue: self) }
+}
+
+/// One SMTP connection (or one local submission) through Vigie.
+final class SubmissionSession: MilterSessionHandler {
+    private let glue: MilterGlue
+
+    /// The message in progress from a member; nil for mail Vigie does not judge.
+    private var transaction: Transaction?
+
+    private struct Transaction {
+        var account: AccountName
+        var path: SubmissionPath
+        var recipients = 0
+        /// A refusal was already counted towards the burst rule for this message.
+        var refusalCounted = false
+        /// This message tripped the burst lock: it is kept (quarantined), not delivered.
+        var trippedLock: AccountLock?
+    }
+
+    init(glue: MilterGlue) { self.glue = glue }
+
+    func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse {
+        transaction = nil
+        let sender = arguments.first ?? ""
+        let path: SubmissionPath
+        let account: AccountName?
+        if let login = context.macro("{auth_authen}"), !login.isEmpty {
+            path = .smtp
+            account = glue.normalizer.account(forLogin: login)
+        } else if context.macro("{daemon_name}") == glue.localDaemonName {
+            path = .local
+            account = glue.normalizer.account(forLocalSender: sender)
+        } else {
+            // Mail from the internet (or an unauthenticated client): never counted
+            // against a member. Accept so Postfix stops calling us for this message.
+            return .accept
+        }
+        guard let account, !glue.policy.isExempt(account) else { return .accept }
+        if path == .smtp, let lock = glue.policy.lock(of: account) {
+            return refuse(.locked(lock), account: account, path: path, queueID: context.macro("i"))
+        }
+        transaction = Transaction(account: account, path: path)
+        return .continue
+    }
+
+    func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
+        guard var message = transaction else { return .continue }
+        defer { transaction = message }
+        let recipient = arguments.first ?? ""
+        if glue.policy.settings.exemptions.isExempt(recipient: recipient) { return .continue }
+        message.recipients += 1
+        if message.path == .local || message.trippedLock != nil { return .continue }
+
+        let verdict = glue.policy.check(account: message.account, recipients: message.recipients,
+                                        countsAsRefusal: !message.refusalCounted)
+        switch verdict {
+        case .accept:
+            return .continue
+        case .overLimit, .locked:
+            message.recipients -= 1
+            message.refusalCounted = true
+            return refuse(verdict, account: message.account, path: .smtp, queueID: nil, recipient: recipient)
+        case .lockedNow(let lock, _):
+            // Let the message come in so it can be kept as evidence in the hold queue.
+            message.trippedLock = lock
+            return .continue
+        }
+    }
+
+    func endOfMessage(context: MilterContext) -> MilterResponse {
+        guard let message = transaction else { return .continue }
+        transaction = nil
+        let queueID = context.macro("i") ?? ""
+        glue.statistics.decided.add(1, ordering: .relaxed)
+        if let lock = message.trippedLock {
+            return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
+        }
+        if message.recipients == 0 {
+            // Only exempt recipients (postmaster, abuse): always let through, never counted.
+            return .continue
+        }
+        let verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
+                                         countsAsRefusal: !message.refusalCounted)
+        switch verdict {
+        case .accept:
+            glue.logger.info("accepted", metadata: [
+                "queue.id": "\(queueID)", "account": "\(message.account)", "path": "\(message.path.rawValue)",
+                "recipients": "\(message.recipients)",
+            ])
+            return .continue
+        case .overLimit, .locked:
+            return refuse(verdict, account: message.account, path: message.path, queueID: queueID)
+        case .lockedNow(let lock, _):
+            return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
+        }
+    }
+
+    func abort(context: MilterContext) { transaction = nil }
+    func close() { transaction = nil }
+
+    /// Keeps the message that tripped a lock in Postfix's hold queue: evidence for the
+    /// admins, and nothing delivered. Postfix drops the quarantine reason, so it is
+    /// logged here.
+    private func quarantine(lock: AccountLock, account: AccountName, queueID: String, context: MilterContext) -> MilterResponse {
+        let held = context.quarantine(reason: "vigie: account \(account) locked")
+        glue.policy.recordTrippedMessage(lock: lock, queueID: queueID)
+        glue.logger.warning("quarantined: message tripped the burst lock", metadata: [
+            "queue.id": "\(queueID)", "account": "\(account)", "reason": "\(lock.reason)", "held": "\(held)",
+        ])
+        if !held {
+            // No hold queue (the MTA refused the action): refuse rather than deliver.
+            return .reject(MilterReplyText(code: "550", enhancedCode: "5.7.1", lines: ["Account locked"]))
+        }
+        return .accept
+    }
+
+    private func refuse(_ verdict: Verdict, account: AccountName, path: SubmissionPath, queueID: String?,
+                        recipient: String? = nil) -> MilterResponse {
+        let now = glue.clock.now()
+        var metadata: Logger.Metadata = ["account": "\(account)", "path": "\(path.rawValue)"]
+        if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
+        if let recipient { metadata["recipient"] = "\(EnvelopeAddress.strip(recipient))" }
+        switch verdict {
+        case .overLimit(let breach):
+            metadata["limit"] = "\(breach.kind.logName)"
+            metadata["count"] = "\(breach.count)"
+            metadata["max"] = "\(breach.limit)"
+            glue.logger.notice("refused: over limit", metadata: metadata)
+        case .locked(let lock):
+            metadata["locked_by"] = "\(lock.actor)"
+            glue.logger.notice("refused: account locked", metadata: metadata)
+        default:
+            break
+        }
+        guard let reply = glue.renderer.reply(for: verdict, account: account, path: path, now: now) else { return .continue }
+        let text = MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines)
+        return reply.isTemporary ? .tempfail(text) : .reject(text)
+    }
+}
+
+extension LimitBreach.Kind {
+    var logName: String {
+        switch self {
+        case .window(let metric, let window): "\(metric.rawValue)/\(window)"
+        case .recipientsPerMessage: "recipients/message"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import VigieConfig
+import VigieControl
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Vigie configuration file (to find the control socket).")
+    var config: String = "/etc/vigie/vigie.toml"
+
+    @Option(name: .long, help: "Control socket path (overrides the configuration).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print JSON instead of tables.")
+    var json = false
+
+    /// The configuration, when readable; vigiectl works with --socket alone too.
+    func loadConfiguration() throws -> VigieConfiguration? {
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch {
+            if socket != nil { return nil }
+            throw ValidationError("cannot read \(config): \(error)")
+        }
+    }
+
+    func client() throws -> ControlClient {
+        if let socket { return ControlClient(socketPath: socket) }
+        let configuration = try loadConfiguration()
+        return ControlClient(socketPath: configuration?.daemon.controlSocket ?? "/run/vigie/control.sock")
+    }
+
+    /// Sends a request; a failure becomes a one-line error and exit status 1.
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        do {
+            return try client().send(request)
+        } catch let failure as ControlClient.Failure {
+            throw CleanExit.failure(failure.description)
+        }
+    }
+
+    func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}
+
+/// An error printed as one line, exiting non-zero without usage text.
+enum CleanExit {
+    static func failure(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("vigiectl: \(message)\n".utf8))
+        return ExitCode(1)
+    }
+}

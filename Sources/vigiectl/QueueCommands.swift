@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import VigieControl
+import VigieCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// hold / release / purge: run postsuper on the queue ids recorded for an account's
+/// latest lock. Nothing is ever deleted automatically; purge is this explicit command.
+enum QueueAction: String {
+    case hold, release, purge
+
+    var postsuperFlag: String {
+        switch self {
+        case .hold: "-h"
+        case .release: "-H"
+        case .purge: "-d"
+        }
+    }
+
+    func run(options: GlobalOptions, account: String) throws {
+        guard geteuid() == 0 else {
+            throw CleanExit.failure("\(rawValue) runs postsuper, which needs root: run it with sudo")
+        }
+        guard let report = try options.send(ControlRequest(command: .show, account: account)).report else { throw ExitCode(1) }
+        guard let latest = report.evidence.map(\.lockID).max() else {
+            throw CleanExit.failure("no queue ids are recorded for \(report.account)")
+        }
+        let ids = report.evidence.filter { $0.lockID == latest }.map(\.queueID)
+        let configuration = try? options.loadConfiguration()
+        let postsuper = configuration?.postfix.postsuper ?? "/usr/sbin/postsuper"
+        var arguments: [String] = []
+        if let directory = configuration?.postfix.configDirectory { arguments += ["-c", directory] }
+        arguments += [postsuperFlag, "-"]
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: postsuper)
+        process.arguments = arguments
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(ids.joined(separator: "\n").appending("\n").utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CleanExit.failure("postsuper \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)")
+        }
+        _ = try options.send(ControlRequest(command: .recordQueueAction, account: report.account,
+                                            reason: "\(rawValue) of \(ids.count) queue ids: \(ids.joined(separator: " "))",
+                                            queueAction: AuditEvent.Action(rawValue: rawValue), queueIDs: ids))
+        if options.json { return try options.printJSON(["action": rawValue, "queueIDs": ids.joined(separator: " ")]) }
+        print("\(rawValue): \(ids.count) queue id(s) of lock \(latest) for \(report.account): \(ids.joined(separator: " "))")
+    }
+}
+
+struct Hold: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Put the mail recorded for an account's latest lock on hold (postsuper -h).")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The account (Unix login).") var account: String
+    func run() throws { try QueueAction.hold.run(options: options, account: account) }
+}
+
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Release the held mail recorded for an account's latest lock (postsuper -H).")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The account (Unix login).") var account: String
+    func run() throws { try QueueAction.release.run(options: options, account: account) }
+}
+
+struct Purge: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete the mail recorded for an account's latest lock (postsuper -d).")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The account (Unix login).") var account: String
+    func run() throws { try QueueAction.purge.run(options: options, account: account) }
+}

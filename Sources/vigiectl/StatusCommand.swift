@@ -1,0 +1,22 @@
+import ArgumentParser
+import VigieControl
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show whether the daemon runs, and what it tracks.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        guard let status = try options.send(ControlRequest(command: .status)).status else { throw ExitCode(1) }
+        if options.json { return try options.printJSON(status) }
+        print("""
+        vigie \(status.version) running (pid \(status.pid)) since \(Format.time(status.startedAt))
+        milter socket:     \(status.milterSocket)
+        state:             \(status.statePath)
+        configuration:     \(status.configFiles.joined(separator: ", "))
+        accounts tracked:  \(status.trackedAccounts)
+        accounts locked:   \(status.lockedAccounts)
+        messages decided:  \(status.messagesDecided)
+        internal errors:   \(status.internalErrors)
+        """)
+    }
+}

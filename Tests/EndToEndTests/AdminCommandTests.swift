@@ -1,0 +1,52 @@
+// End to end: vigiectl's refusals and errors, and the daemon's refusal of bad configs.
+
+import Foundation
+import Testing
+import VigieTestKit
+
+@Suite("vigiectl and configuration errors (real daemon)", .serialized)
+struct AdminCommandTests {
+    @Test("clear one-line errors and non-zero exits")
+    func errors() throws {
+        let vigie = try VigieUnderTest(startPostfix: false)
+        let unknown = try vigie.ctl("show", "nosuchmember")
+        #expect(!unknown.succeeded)
+        #expect(unknown.stderr.contains("unknown account"), "\(unknown)")
+        #expect(unknown.stderr.split(separator: "\n").count == 1)
+
+        let noReason = try vigie.ctl("lock", "root")
+        #expect(!noReason.succeeded)
+        #expect(noReason.stderr.contains("--reason"), "\(noReason)")
+
+        let notRunning = try ProcessRunner.run(Binaries.vigiectl, ["status", "--socket", vigie.directory + "/none.sock"])
+        #expect(notRunning.status == 1)
+        #expect(notRunning.stderr.contains("not running"), "\(notRunning)")
+
+        let status = try vigie.ctl("status")
+        #expect(status.succeeded && status.stdout.contains("running"), "\(status)")
+    }
+
+    @Test("anyone but root and the admin group is refused")
+    func permission() throws {
+        let vigie = try VigieUnderTest(startPostfix: false)
+        let refused = try vigie.ctl("status", asUser: "nobody")
+        #expect(!refused.succeeded)
+        #expect(refused.stderr.contains("permission denied") || refused.stderr.contains("cannot read"), "\(refused)")
+        let refusedWithSocket = try ProcessRunner.run(
+            "/usr/sbin/runuser", ["-u", "nobody", "--", Binaries.vigiectl, "status", "--socket", vigie.controlSocket])
+        #expect(refusedWithSocket.status == 1)
+        #expect(refusedWithSocket.stderr.contains("permission denied"), "\(refusedWithSocket)")
+    }
+
+    @Test("a bad configuration refuses to start, naming file, line and key")
+    func badConfiguration() throws {
+        let directory = try TestDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/vigie.toml"
+        try "[daemon]\nuser = \"vigie\"\n\n[limits.messages]\nper_hour = -5\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.run(Binaries.vigie, ["--check-config", "--config", path])
+        #expect(result.status == 78, "\(result)")
+        #expect(result.stderr.contains("\(path):5"), "\(result)")
+        #expect(result.stderr.contains("limits.messages.per_hour"), "\(result)")
+    }
+}

@@ -1,0 +1,85 @@
+// End to end: the burst lock, the hold queue, the evidence, the notification, and
+// vigiectl unlocking the account, through a real private Postfix.
+
+import Foundation
+import Testing
+import VigieTestKit
+
+@Suite("Burst lock (real Postfix)", .serialized)
+struct BurstLockTests {
+    @Test("a script that keeps going is locked: tripping message held, later mail 550, unlock lets mail flow")
+    func burstLockAndUnlock() throws {
+        let vigie = try VigieUnderTest()
+        var accepted: [String] = []
+        var trippedQueueID: String?
+        // Like a script with a stolen password: keep sending whatever the answer.
+        for number in 1...10 {
+            let result = try vigie.submit(as: "mallory", subject: "spam \(number)")
+            if result.accepted {
+                if accepted.count < 3 { accepted.append(try #require(result.queueID)) } else { trippedQueueID = result.queueID; break }
+            }
+        }
+        #expect(accepted.count == 3, "three messages fit the per-minute limit")
+        let held = try #require(trippedQueueID, "the third refusal in a row trips the lock; that message is taken in to be held")
+        try vigie.postfix.waitForQueue(timeout: 10) { queue in queue.contains { $0.queueID == held && $0.isHeld } }
+
+        // Every later message from the account is refused at MAIL FROM with the lock notice.
+        let after = try vigie.submit(as: "mallory", subject: "after the lock")
+        let mailFrom = try #require(after.mailFrom)
+        #expect(mailFrom.code == 550, "\(after)")
+        #expect(mailFrom.enhancedCode == "5.7.1")
+        #expect(mailFrom.text.contains("postmaster@vigie.test"))
+
+        // The admin gets a notification mail, and so does the member.
+        let notice = try vigie.postfix.waitForMail(to: "admin@vigie.test", containing: "mallory", timeout: 20)
+        #expect(notice.contains("vigiectl unlock mallory"))
+        try vigie.postfix.waitForMail(to: "mallory@vigie.test", containing: "verrouill", timeout: 20)
+
+        // vigiectl sees the lock with its evidence.
+        let list = try vigie.ctl("list")
+        #expect(list.succeeded && list.stdout.contains("mallory"), "\(list)")
+        let show = try vigie.ctl("show", "mallory")
+        #expect(show.stdout.contains("LOCKED"))
+        for queueID in accepted + [held] { #expect(show.stdout.contains(queueID), "evidence \(queueID) in \(show.stdout)") }
+
+        // hold puts the accepted burst on hold too; release gives it back.
+        let hold = try vigie.ctl("hold", "mallory")
+        #expect(hold.succeeded, "\(hold)")
+        try vigie.postfix.waitForQueue(timeout: 10) { queue in
+            accepted.allSatisfy { id in queue.contains { $0.queueID == id && $0.isHeld } }
+        }
+
+        let unlock = try vigie.ctl("unlock", "mallory", "--reason", "password changed")
+        #expect(unlock.succeeded, "\(unlock)")
+        let again = try vigie.submit(as: "mallory", subject: "legit again")
+        #expect(again.accepted, "\(again)")
+
+        let history = try vigie.ctl("show", "mallory", "--json")
+        #expect(history.stdout.contains("\"action\" : \"lock\""))
+        #expect(history.stdout.contains("\"action\" : \"unlock\""))
+        #expect(history.stdout.contains("password changed"))
+        #expect(history.stdout.contains("\"action\" : \"hold\""))
+    }
+
+    @Test("the lock survives a restart and a kill -9; counters survive a kill -9")
+    func stateSurvivesRestarts() throws {
+        let vigie = try VigieUnderTest()
+        #expect(try vigie.submit(as: "dave").accepted, "Vigie learns of dave (no Unix user here)")
+        let lock = try vigie.ctl("lock", "dave", "--reason", "password leaked")
+        #expect(lock.succeeded, "\(lock)")
+        #expect(try vigie.submit(as: "dave").mailFrom?.code == 550)
+
+        #expect(vigie.stopDaemon() == 0, "SIGTERM stops vigie cleanly")
+        try vigie.startDaemon()
+        #expect(try vigie.submit(as: "dave").mailFrom?.code == 550, "locked after a restart")
+
+        // Counters: three messages (the per-minute limit), give the flusher its second, then kill -9.
+        for _ in 1...3 { #expect(try vigie.submit(as: "erin").accepted) }
+        Thread.sleep(forTimeInterval: 1.6)
+        vigie.killDaemon()
+        try vigie.startDaemon()
+        #expect(try vigie.submit(as: "dave").mailFrom?.code == 550, "locked after kill -9")
+        let fourth = try vigie.submit(as: "erin")
+        #expect(fourth.rcptTo("friend@example.net")?.code == 450, "restarting is no way around a limit: \(fourth)")
+    }
+}

@@ -1,0 +1,64 @@
+// End to end: authenticated submission through a real private Postfix with the real
+// vigie daemon attached over its unix socket.
+
+import Foundation
+import Testing
+import VigieTestKit
+
+@Suite("Limits on authenticated submission (real Postfix)", .serialized)
+struct SubmissionLimitTests {
+    @Test("a member over a limit reads a 450 4.7.1 multi-line notice, French first")
+    func overLimitNotice() throws {
+        let vigie = try VigieUnderTest()
+        for number in 1...3 {
+            let result = try vigie.submit(as: "Alice", subject: "message \(number)")
+            #expect(result.accepted, "message \(number) should pass: \(result)")
+        }
+        let refused = try vigie.submit(as: "alice@vigie.test", subject: "message 4")
+        #expect(!refused.accepted)
+        let reply = try #require(refused.rcptTo("friend@example.net"), "\(refused)")
+        #expect(reply.code == 450)
+        #expect(reply.enhancedCode == "4.7.1")
+        #expect(reply.lines.count >= 4, "multi-line notice expected: \(reply)")
+        let text = reply.text
+        #expect(text.contains("alice"))
+        #expect(text.contains("3"), "the limit is named: \(text)")
+        #expect(text.contains("postmaster@vigie.test"), "whom to contact: \(text)")
+        #expect(text.contains("minute"))
+        // French first, then English.
+        let french = try #require(text.range(of: "minute"))
+        let english = try #require(text.range(of: "Sending limit", options: .caseInsensitive) ?? text.range(of: "limit"))
+        #expect(french.lowerBound < english.lowerBound)
+        // Refused mail was not counted, and the log tells the story.
+        let show = try vigie.ctl("show", "alice", "--json")
+        #expect(show.succeeded, "\(show)")
+        #expect(show.stdout.contains("\"used\" : 3"), "\(show.stdout)")
+        #expect(vigie.log().contains("refused: over limit"))
+    }
+
+    @Test("too many recipients in one message: 452 4.5.3 on the extra ones, the rest goes through")
+    func recipientsPerMessageCap() throws {
+        let vigie = try VigieUnderTest()
+        let recipients = (1...7).map { "r\($0)@example.net" }
+        let result = try vigie.submit(as: "bob", to: recipients)
+        #expect(result.accepted, "\(result)")
+        #expect(result.acceptedRecipients.count == 5)
+        let sixth = try #require(result.rcptTo("r6@example.net"))
+        #expect(sixth.code == 452)
+        #expect(sixth.enhancedCode == "4.5.3")
+    }
+
+    @Test("postmaster stays reachable over a limit, and inbound mail is never counted")
+    func exemptionsAndInbound() throws {
+        let vigie = try VigieUnderTest()
+        for _ in 1...3 { #expect(try vigie.submit(as: "carol").accepted) }
+        #expect(!(try vigie.submit(as: "carol").accepted))
+        #expect(try vigie.submit(as: "carol", to: ["postmaster@vigie.test"]).accepted)
+        // Unauthenticated mail from the internet to a member: not a member sending.
+        for number in 1...5 {
+            let inbound = try vigie.postfix.sendSMTP(from: "carol@example.net", to: ["alice@vigie.test"],
+                                                     subject: "inbound \(number)")
+            #expect(inbound.accepted, "\(inbound)")
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// A real `vigie` daemon attached to a real private Postfix, for end-to-end tests.
+
+import Foundation
+import Testing
+import VigieTestKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the built binaries are: `scripts/test` passes them in; a plain `swift test`
+/// after `swift build` finds them in .build/debug.
+enum Binaries {
+    static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
+    static var vigie: String {
+        ProcessInfo.processInfo.environment["VIGIE_BIN"] ?? packageRoot + "/.build/debug/vigie"
+    }
+    static var vigiectl: String {
+        ProcessInfo.processInfo.environment["VIGIECTL_BIN"] ?? packageRoot + "/.build/debug/vigiectl"
+    }
+}
+
+/// Small limits so a test reaches them in a few messages. The burst rule trips on
+/// the third refusal in a row, or on more than 8 messages in 10 minutes.
+let smallLimits = """
+[limits]
+recipients_per_message = 5
+[limits.messages]
+per_minute = 3
+per_hour = 100
+per_day = 200
+[limits.recipients]
+per_minute = 20
+per_hour = 100
+per_day = 200
+[burst]
+messages = 8
+recipients = 40
+window = "10m"
+refusals_in_a_row = 3
+"""
+
+/// A temp directory with vigie's sockets, state and config, a private Postfix using
+/// it for both SMTP and local submission, and the daemon process.
+final class VigieUnderTest {
+    let directory: String
+    let postfix: PostfixInstance
+    let configPath: String
+    private(set) var daemon: LaunchedProcess?
+    var statePath: String { directory + "/state.sqlite" }
+    var controlSocket: String { directory + "/control.sock" }
+
+    init(extraConfig: String = smallLimits, startPostfix: Bool = true) throws {
+        try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
+        directory = try TestDirectory.make(prefix: "vigie-e2e-")
+        let socket = "unix:\(directory)/milter.sock"
+        postfix = try PostfixInstance(
+            milters: socket, nonSMTPMilters: socket,
+            extraMainCF: ["milter_default_action": "tempfail"],
+            extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"])
+        configPath = directory + "/vigie.toml"
+        let config = """
+        [daemon]
+        socket = "\(socket)"
+        user = "root"
+        socket_group = "postfix"
+        state_path = "\(statePath)"
+        control_socket = "\(controlSocket)"
+        admin_group = "root"
+        [notices]
+        directory = "\(Binaries.packageRoot)/conf/notices"
+        contact = "postmaster@vigie.test"
+        time_zone = "UTC"
+        [notify]
+        admin = "admin@vigie.test"
+        member_domain = "vigie.test"
+        from = "vigie@vigie.test"
+        [postfix]
+        config_directory = "\(postfix.configDirectory)"
+        [exempt]
+        accounts = ["root", "vigie"]
+        recipients = ["postmaster", "abuse"]
+        \(extraConfig)
+        """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try startDaemon()
+        if startPostfix { try postfix.start() }
+    }
+
+    private var launches = 0
+
+    func startDaemon() throws {
+        launches += 1
+        // One log per launch, so "started" is this launch's line, not the last one's.
+        let process = try LaunchedProcess(Binaries.vigie, ["--config", configPath],
+                                          outputPath: directory + "/vigie.\(launches).log")
+        daemon = process
+        _ = try process.waitForOutput(containing: "started", timeout: 20)
+    }
+
+    /// SIGKILL: what a crash leaves on disk.
+    func killDaemon() {
+        daemon?.kill9()
+        _ = daemon?.waitForExit(timeout: 10)
+        daemon = nil
+    }
+
+    func stopDaemon() -> Int32? {
+        defer { daemon = nil }
+        return daemon?.stop(grace: 10)
+    }
+
+    /// The daemon's log lines over every launch.
+    func log() -> String {
+        (1...max(1, launches)).compactMap { try? String(contentsOfFile: directory + "/vigie.\($0).log", encoding: .utf8) }
+            .joined()
+    }
+
+    /// Runs vigiectl against this daemon.
+    func ctl(_ arguments: String..., asUser user: String? = nil) throws -> ProcessResult {
+        let args = arguments + ["--config", configPath]
+        if let user {
+            return try ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", Binaries.vigiectl] + args, timeout: 30)
+        }
+        return try ProcessRunner.run(Binaries.vigiectl, args, timeout: 30)
+    }
+
+    /// One authenticated submission (XCLIENT LOGIN stands in for SASL).
+    func submit(as login: String, to recipients: [String] = ["friend@example.net"], subject: String = "hello")
+        throws -> SMTPSendResult
+    {
+        try postfix.sendSMTP(from: "\(login)@vigie.test", to: recipients, subject: subject, login: login)
+    }
+
+    deinit {
+        _ = daemon?.stop(grace: 5)
+        postfix.stop()
+        if !TestDirectory.keepRequested { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import VigieCore
+@testable import VigieStore
+
+/// Root ignores permission bits, so the permission tests only mean something for
+/// an ordinary user (run `swift test` as one to exercise them).
+private let runningAsRoot = geteuid() == 0
+
+@Suite struct OpenErrorTests {
+    @Test func aMissingDirectorySaysSoAndIsNotCreated() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("missing/state.sqlite")
+
+        let error = try #require(throws: SQLiteError.self) { try SQLiteStateStore(path: path) }
+
+        #expect(error.code == .cantOpen)
+        #expect(error.description.hasPrefix("cannot open \(path): no such file or directory; does the state directory exist?"))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("missing")))
+    }
+
+    @Test func aFileWhereTheDirectoryShouldBeSaysSo() throws {
+        let directory = try TemporaryDirectory()
+        #expect(FileManager.default.createFile(atPath: directory.file("not-a-dir"), contents: Data("x".utf8)))
+        let path = directory.file("not-a-dir/state.sqlite")
+
+        let error = try #require(throws: SQLiteError.self) { try SQLiteStateStore(path: path) }
+
+        #expect(error.description.hasPrefix("cannot open \(path): not a directory;"))
+    }
+
+    @Test func aFileThatIsNotADatabaseSaysWhatToDo() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.sqlite")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(String(repeating: "not sqlite ", count: 100).utf8)))
+
+        let error = try #require(throws: SQLiteError.self) { try SQLiteStateStore(path: path) }
+
+        #expect(error.code == .notADatabase)
+        #expect(error.description.contains(path))
+        #expect(error.description.contains("move it aside"))
+    }
+
+    @Test(.enabled(if: !runningAsRoot, "root ignores permission bits"))
+    func anUnwritableDirectoryGivesAClearError() throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
+        let path = directory.file("state.sqlite")
+
+        let error = try #require(throws: SQLiteError.self) { try SQLiteStateStore(path: path) }
+
+        #expect(error.description == "cannot open \(path): permission denied; is the state directory owned by the daemon user?")
+    }
+
+    @Test(.enabled(if: !runningAsRoot, "root ignores permission bits"))
+    func aReadOnlyFileGivesAClearError() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.sqlite")
+        _ = try SQLiteStateStore(path: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
+
+        let error = try #require(throws: SQLiteError.self) { try SQLiteStateStore(path: path) }
+
+        #expect(error.code == .readOnly)
+        #expect(error.description.contains("cannot open \(path) for writing"))
+        #expect(error.description.contains("owned by the daemon user"))
+    }
+}
+
+@Suite struct BusyTests {
+    @Test func aWriteBlockedByAnotherProcessSaysWho() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.sqlite")
+        let store = try SQLiteStateStore(path: path, busyTimeoutMilliseconds: 50)
+        // Another process (an sqlite3 shell, say) holding a write transaction.
+        let shell = try SQLiteConnection(path: path)
+        try shell.execute("BEGIN IMMEDIATE")
+
+        let error = try #require(throws: SQLiteError.self) {
+            try store.recordAudit(AuditEvent(at: UnixTime(seconds: 0), account: "alice", action: .reset, actor: "root", reason: "test"))
+        }
+
+        #expect(error.code == .busy)
+        #expect(error.description.hasPrefix("cannot record the reset of alice in \(path): database is locked by another process;"))
+        #expect(error.description.contains("50 ms busy timeout; is a second vigie, or an sqlite3 shell, using the same state file?"))
+        try shell.execute("ROLLBACK")
+        try store.recordAudit(AuditEvent(at: UnixTime(seconds: 0), account: "alice", action: .reset, actor: "root", reason: "test"))
+    }
+}
