@@ -27,8 +27,6 @@ struct ConfigSection {
 
     func keyPath(_ key: String) -> String { TOMLKeyPath.join(path + [key]) }
 
-    var name: String { TOMLKeyPath.join(path) }
-
     // MARK: Errors
 
     /// An error about the value of `key` (at the value's line).

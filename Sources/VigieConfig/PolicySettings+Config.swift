@@ -8,10 +8,16 @@ import VigieCore
 /// limit; write "unlimited" for that. In `[groups.NAME]` and `[accounts.NAME]` a key
 /// left out says nothing and the layer below applies. In `[burst]` a signal left
 /// out, or set to 0, is off. `[exempt]` lists are empty unless written.
+///
+/// A group or an account may carry its own burst thresholds
+/// (`[groups.newsletter.burst] recipients = 2000`): a newsletter sender legitimately
+/// sends more in ten minutes than a person. The window and the refusals-in-a-row
+/// signal stay global.
 extension PolicySettings {
     static let limitsKeys = ["recipients_per_message", "messages", "recipients", "group_cache"]
-    static let layerKeys = ["recipients_per_message", "messages", "recipients"]
+    static let layerKeys = ["recipients_per_message", "messages", "recipients", "burst"]
     static let burstKeys = ["messages", "recipients", "window", "refusals_in_a_row"]
+    static let layerBurstKeys = ["messages", "recipients"]
 
     init(
         limits: ConfigSection, groups: ConfigSection, accounts: ConfigSection,
@@ -26,9 +32,9 @@ extension PolicySettings {
             if let problem = TextCheck.systemNameProblem(entry.key) {
                 throw groups.keyError(entry.key, "expected a Unix group name, but \(problem)")
             }
-            guard let section = try groups.section(entry.key, describing: "recipients_per_message, messages, recipients") else { continue }
+            guard let section = try groups.section(entry.key, describing: "recipients_per_message, messages, recipients, burst") else { continue }
             try section.allowOnly(Self.layerKeys)
-            groupLayers[entry.key] = try Self.layer(section, over: SendLimitsLayer())
+            groupLayers[entry.key] = try Self.overrideLayer(section)
         }
 
         var accountLayers: [AccountName: SendLimitsLayer] = [:]
@@ -41,9 +47,9 @@ extension PolicySettings {
                 throw accounts.keyError(entry.key, "this is account \(account) again (already configured as \(accounts.keyPath(earlier)) at line \(accounts.keyLocation(earlier)?.line ?? 0)); account names are compared in lower case")
             }
             accountKeys[account] = entry.key
-            guard let section = try accounts.section(entry.key, describing: "recipients_per_message, messages, recipients") else { continue }
+            guard let section = try accounts.section(entry.key, describing: "recipients_per_message, messages, recipients, burst") else { continue }
             try section.allowOnly(Self.layerKeys)
-            accountLayers[account] = try Self.layer(section, over: SendLimitsLayer())
+            accountLayers[account] = try Self.overrideLayer(section)
         }
 
         try exempt.allowOnly(["accounts", "recipients"])
@@ -83,6 +89,18 @@ extension PolicySettings {
         )
     }
 
+    /// A `[groups.NAME]` or `[accounts.NAME]` layer: the limits, plus optional
+    /// `burst` thresholds (`messages`, `recipients`: a positive integer or "unlimited").
+    static func overrideLayer(_ section: ConfigSection) throws(ConfigError) -> SendLimitsLayer {
+        var layer = try Self.layer(section, over: SendLimitsLayer())
+        if let burst = try section.section("burst", describing: layerBurstKeys.joined(separator: ", ")) {
+            try burst.allowOnly(layerBurstKeys)
+            layer.burstMessages = try burst.limit("messages")
+            layer.burstRecipients = try burst.limit("recipients")
+        }
+        return layer
+    }
+
     /// One layer: `recipients_per_message` and the `messages` / `recipients` tables of
     /// `per_minute`, `per_hour`, `per_day`, written over `base`.
     static func layer(_ section: ConfigSection, over base: SendLimitsLayer) throws(ConfigError) -> SendLimitsLayer {
@@ -105,30 +123,51 @@ extension PolicySettings {
 
     /// Refuses a configuration where one message the limits allow would by itself
     /// trip the burst rule and lock its sender: a group allowed 1000 recipients per
-    /// message under `burst.recipients = 400` would lock the newsletter account on
-    /// its first send. The burst rule applies to every account alike, so its
-    /// recipient threshold must be at least the largest per-message cap.
-    /// ("unlimited" caps are not checked: there the burst rule is the only cap left,
-    /// as documented in vigie.toml.)
+    /// message under a burst threshold of 400 recipients would lock the newsletter
+    /// account on its first send. Each layer's cap is checked against the burst
+    /// threshold its members certainly get: the layer's own, else the global one
+    /// (for an account, else the most generous of the global and every group's,
+    /// since its groups are not known here). "unlimited" caps are not checked: there
+    /// the burst rule is the only cap left, as vigie.toml documents.
     static func checkSingleMessageFitsBurst(
         _ policy: LimitPolicy, rule: BurstRule, limits: ConfigSection, groups: ConfigSection,
         accounts: ConfigSection, accountKeys: [AccountName: String], burst: ConfigSection
     ) throws(ConfigError) {
-        guard let threshold = rule.recipients else { return }
-        func check(_ layer: SendLimitsLayer, section: ConfigSection?) throws(ConfigError) {
-            guard let cap = layer.recipientsPerMessage?.maximum, cap > threshold else { return }
-            let written = section.map { $0.table["recipients_per_message"] != nil } ?? false
-            let message = "\(cap) recipients in one message\(written ? "" : " (the built-in recipients_per_message)") would exceed burst.recipients (\(threshold) within \(rule.window.humanReadable)) and lock the sender on the spot; raise burst.recipients to at least \(cap), or lower recipients_per_message"
-            if let section, written { throw section.error("recipients_per_message", message) }
+        let global: LimitValue = rule.recipients.map { .maximum($0) } ?? .unlimited
+        let mostGenerous = policy.groups.values.compactMap(\.burstRecipients).reduce(global, max)
+
+        let defaultCapWritten = limits.table["recipients_per_message"] != nil
+
+        func check(_ layer: SendLimitsLayer, section: ConfigSection, fallback: LimitValue) throws(ConfigError) {
+            guard let cap = (layer.recipientsPerMessage ?? policy.defaults.recipientsPerMessage)?.maximum,
+                  let threshold = (layer.burstRecipients ?? fallback).maximum, cap > threshold else { return }
+            let isOverride = section.path.first == "groups" || section.path.first == "accounts"
+            let capWritten = section.table["recipients_per_message"] != nil
+            let ownBurst = isOverride ? try section.section("burst") : nil
+            let capSource = capWritten ? "" : defaultCapWritten ? " (recipients_per_message from [limits])" : " (the built-in recipients_per_message)"
+            let thresholdName = ownBurst != nil && layer.burstRecipients != nil ? section.keyPath("burst") + ".recipients" : "burst.recipients"
+            var message = "\(cap) recipients in one message\(capSource) would exceed \(thresholdName)"
+                + " (\(threshold) within \(rule.window.humanReadable)) and lock the sender on the spot;"
+            message += isOverride
+                ? " give \(TOMLKeyPath.join(section.path)) a threshold of at least \(cap) ([\(section.keyPath("burst"))] recipients), or lower recipients_per_message"
+                : " raise burst.recipients to at least \(cap), or lower recipients_per_message"
+            if capWritten { throw section.error("recipients_per_message", message) }
+            if let ownBurst, ownBurst.table["recipients"] != nil { throw ownBurst.error("recipients", message) }
+            if defaultCapWritten { throw limits.error("recipients_per_message", message) }
             throw burst.error("recipients", message)
         }
-        try check(policy.defaults, section: limits)
+
+        try check(policy.defaults, section: limits, fallback: global)
         for entry in groups.table.entries {
-            if let layer = policy.groups[entry.key] { try check(layer, section: try groups.section(entry.key)) }
+            if let layer = policy.groups[entry.key], let section = try groups.section(entry.key) {
+                try check(layer, section: section, fallback: global)
+            }
         }
         for entry in accounts.table.entries {
             guard let account = accountKeys.first(where: { $0.value == entry.key })?.key else { continue }
-            if let layer = policy.accounts[account] { try check(layer, section: try accounts.section(entry.key)) }
+            if let layer = policy.accounts[account], let section = try accounts.section(entry.key) {
+                try check(layer, section: section, fallback: mostGenerous)
+            }
         }
     }
 }

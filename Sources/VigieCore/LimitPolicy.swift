@@ -20,12 +20,13 @@ public struct LimitPolicy: Sendable, Equatable {
         self.accounts = accounts
     }
 
-    /// The limits in force for `account`, a member of `memberOf` Unix groups.
-    public func resolve(for account: AccountName, memberOf: [String]) -> EffectiveLimits {
+    /// The limits in force for `account`, a member of `memberOf` Unix groups. Burst
+    /// thresholds the layers leave unset come from `burst` (the global rule).
+    public func resolve(for account: AccountName, memberOf: [String], burst: BurstRule = .disabled) -> EffectiveLimits {
         let groupLayers = memberOf.sorted().compactMap { name in groups[name].map { (name, $0) } }
         let accountLayer = accounts[account]
 
-        func pick(_ read: (SendLimitsLayer) -> LimitValue?) -> ResolvedLimit {
+        func pick(_ read: (SendLimitsLayer) -> LimitValue?, fallback: LimitValue = .unlimited) -> ResolvedLimit {
             if let value = accountLayer.flatMap(read) { return ResolvedLimit(value: value, source: .account) }
             var best: ResolvedLimit?
             for (name, layer) in groupLayers {
@@ -33,13 +34,15 @@ public struct LimitPolicy: Sendable, Equatable {
                 if best == nil || best!.value < value { best = ResolvedLimit(value: value, source: .group(name)) }
             }
             if let best { return best }
-            return ResolvedLimit(value: read(defaults) ?? .unlimited, source: .defaults)
+            return ResolvedLimit(value: read(defaults) ?? fallback, source: .defaults)
         }
 
         return EffectiveLimits(
             messages: LimitWindow.allCases.map { window in pick { $0.messages[window] } },
             recipients: LimitWindow.allCases.map { window in pick { $0.recipients[window] } },
-            recipientsPerMessage: pick { $0.recipientsPerMessage }
+            recipientsPerMessage: pick { $0.recipientsPerMessage },
+            burstMessages: pick({ $0.burstMessages }, fallback: burst.messages.map { .maximum($0) } ?? .unlimited),
+            burstRecipients: pick({ $0.burstRecipients }, fallback: burst.recipients.map { .maximum($0) } ?? .unlimited)
         )
     }
 

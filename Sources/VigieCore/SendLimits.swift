@@ -5,15 +5,24 @@ public struct SendLimitsLayer: Sendable, Equatable {
     public var messages: [LimitWindow: LimitValue]
     public var recipients: [LimitWindow: LimitValue]
     public var recipientsPerMessage: LimitValue?
+    /// Burst thresholds for this layer (messages / recipients within the burst
+    /// window): a newsletter group needs more than a person does. The window and the
+    /// refusals-in-a-row signal stay global (`BurstRule`).
+    public var burstMessages: LimitValue?
+    public var burstRecipients: LimitValue?
 
     public init(
         messages: [LimitWindow: LimitValue] = [:],
         recipients: [LimitWindow: LimitValue] = [:],
-        recipientsPerMessage: LimitValue? = nil
+        recipientsPerMessage: LimitValue? = nil,
+        burstMessages: LimitValue? = nil,
+        burstRecipients: LimitValue? = nil
     ) {
         self.messages = messages
         self.recipients = recipients
         self.recipientsPerMessage = recipientsPerMessage
+        self.burstMessages = burstMessages
+        self.burstRecipients = burstRecipients
     }
 }
 
@@ -79,6 +88,9 @@ public struct EffectiveLimits: Sendable, Equatable {
     public var messages: [ResolvedLimit]
     public var recipients: [ResolvedLimit]
     public var recipientsPerMessage: ResolvedLimit
+    /// Burst thresholds in force (`.unlimited` when that signal is off).
+    public var burstMessages: ResolvedLimit
+    public var burstRecipients: ResolvedLimit
 
     public func limit(_ metric: LimitMetric, _ window: LimitWindow) -> ResolvedLimit {
         switch metric {

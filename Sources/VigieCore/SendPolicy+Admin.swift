@@ -101,7 +101,7 @@ extension SendPolicy {
     public func report(account: AccountName) throws -> AccountReport {
         let now = clock.now().milliseconds
         let memberOf = groups.groups(of: account)
-        let limits = settings.limits.resolve(for: account, memberOf: memberOf)
+        let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
         let (counters, lock) = shard(for: account).state.withLock { shard -> (AccountCounters, AccountLock?) in
             var counters = shard.accounts[account]?.counters ?? AccountCounters()
             counters.advance(to: now, burstWindow: burstWindow)

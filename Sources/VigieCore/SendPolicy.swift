@@ -141,7 +141,8 @@ public final class SendPolicy: Sendable {
                     return .verdict(.overLimit(breach))
                 }
 
-                if let trigger = Self.burstTrigger(burst, counters: entry.counters, recipients: recipients, now: now, window: burstWindow) {
+                if let trigger = Self.burstTrigger(limits, window: burst.window, counters: entry.counters, recipients: recipients,
+                                                   now: now, windowLength: burstWindow) {
                     return .newLock(Self.lockNow(&entry, account: account, trigger: trigger, now: now, window: burstWindow), trigger,
                                     entry.recent)
                 }
@@ -154,9 +155,9 @@ public final class SendPolicy: Sendable {
                     }
                     entry.counters.burstMessages.add(1)
                     entry.counters.burstRecipients.add(recipients)
-                    if burst.messages != nil || burst.recipients != nil || burst.refusalsInARow != nil, !queueID.isEmpty {
+                    if !queueID.isEmpty {
                         Self.remember(&entry.recent, RecentMessage(queueID: queueID, acceptedAt: now),
-                                      capacity: min(1000, (burst.messages ?? 100) + 1), window: burstWindow)
+                                      capacity: min(1000, (limits.burstMessages.value.maximum ?? 100) + 1), window: burstWindow)
                     }
                 }
                 return .verdict(.accept)
@@ -234,18 +235,17 @@ public final class SendPolicy: Sendable {
         return worst
     }
 
-    static func burstTrigger(_ rule: BurstRule, counters: AccountCounters, recipients: Int, now: Int64, window: Int64) -> BurstTrigger? {
-        if let threshold = rule.messages {
-            let count = counters.burstMessages.estimate(at: now, length: window) + 1
-            if count > Double(threshold) {
-                return .messages(count: Int(count.rounded()), limit: threshold, window: rule.window)
-            }
+    static func burstTrigger(_ limits: EffectiveLimits, window: Duration, counters: AccountCounters, recipients: Int,
+                             now: Int64, windowLength: Int64) -> BurstTrigger? {
+        if let threshold = limits.burstMessages.value.maximum,
+           !counters.burstMessages.fits(1, under: threshold, at: now, length: windowLength) {
+            let count = counters.burstMessages.estimate(at: now, length: windowLength) + 1
+            return .messages(count: Int(count.rounded()), limit: threshold, window: window)
         }
-        if let threshold = rule.recipients {
-            let count = counters.burstRecipients.estimate(at: now, length: window) + Double(recipients)
-            if count > Double(threshold) {
-                return .recipients(count: Int(count.rounded()), limit: threshold, window: rule.window)
-            }
+        if let threshold = limits.burstRecipients.value.maximum,
+           !counters.burstRecipients.fits(recipients, under: threshold, at: now, length: windowLength) {
+            let count = counters.burstRecipients.estimate(at: now, length: windowLength) + Double(recipients)
+            return .recipients(count: Int(count.rounded()), limit: threshold, window: window)
         }
         return nil
     }
@@ -259,7 +259,7 @@ public final class SendPolicy: Sendable {
         }
         if let cached { return cached }
         let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
-        let limits = settings.limits.resolve(for: account, memberOf: memberOf)
+        let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
         let expire = now + settings.groupCacheLifetime.milliseconds
         shard(for: account).state.withLock { shard in
             shard.accounts[account, default: AccountEntry()].limits = limits

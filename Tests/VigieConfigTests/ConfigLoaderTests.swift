@@ -18,7 +18,9 @@ struct ConfigLoaderTests {
         #expect(limits.defaults.recipients == [.minute: .maximum(100), .hour: .maximum(500), .day: .maximum(1500)])
         #expect(limits.defaults.recipientsPerMessage == .maximum(50))
         #expect(limits.groups.keys.sorted() == ["newsletter"])
-        #expect(limits.groups["newsletter"]?.recipients[.day] == .maximum(5000))
+        #expect(limits.groups["newsletter"] == SendLimitsLayer(
+            recipients: [.minute: .maximum(1000), .hour: .maximum(3000), .day: .maximum(5000)],
+            recipientsPerMessage: .maximum(1000), burstRecipients: .maximum(2000)))
         #expect(limits.accounts.isEmpty)
 
         #expect(config.policy.exemptions.accounts == [AccountName(normalized: "root"), AccountName(normalized: "vigie")])

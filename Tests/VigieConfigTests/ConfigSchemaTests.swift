@@ -272,6 +272,15 @@ struct ConfigSchemaErrorTests {
          "1000 recipients in one message would exceed burst.recipients (400 within 10m) and lock the sender on the spot"),
         ("[burst]\nrecipients = 30", 2, "burst.recipients", "50 recipients in one message (the built-in recipients_per_message) would exceed"),
         ("[burst]\nrecipients = 30\n[limits]\nrecipients_per_message = 40", 4, "limits.recipients_per_message", "40 recipients in one message would exceed"),
+        ("[groups.x.burst]\nrecipients = 30", 2, "groups.x.burst.recipients",
+         "50 recipients in one message (the built-in recipients_per_message) would exceed groups.x.burst.recipients (30 within 10m)"),
+        ("[burst]\nrecipients = 400\n[groups.x]\nrecipients_per_message = 500\n[groups.x.burst]\nrecipients = 450", 4,
+         "groups.x.recipients_per_message", "give groups.x a threshold of at least 500 ([groups.x.burst] recipients)"),
+        ("[accounts.bob]\nrecipients_per_message = 500\n[burst]\nrecipients = 400", 2, "accounts.bob.recipients_per_message",
+         "500 recipients in one message would exceed burst.recipients (400 within 10m)"),
+        ("[groups.x.burst]\nwindow = \"5m\"", 2, "groups.x.burst.window", "unknown key; expected one of: messages, recipients"),
+        ("[groups.x.burst]\nmessages = 0", 2, "groups.x.burst.messages", "expected a positive integer or \"unlimited\", got 0"),
+        ("[limits.burst]\nmessages = 5", 1, "limits.burst", "unknown key"),
     ]
 
     @Test(arguments: impossible)
@@ -281,6 +290,26 @@ struct ConfigSchemaErrorTests {
         #expect(error.line == line, "\(error)")
         #expect(error.key == key, "\(error)")
         #expect(error.message.contains(fragment), "\(error)")
+    }
+
+    @Test func perLayerBurstThresholdsMakeRoomForBigMessages() throws {
+        let config = try configuration("""
+        [burst]
+        messages = 40
+        recipients = 400
+        [groups.newsletter]
+        recipients_per_message = 1000
+        [groups.newsletter.burst]
+        recipients = 2000
+        messages = "unlimited"
+        [accounts.lettre]
+        recipients_per_message = 1500
+        """)
+        #expect(config.policy.limits.groups["newsletter"] ==
+                SendLimitsLayer(recipientsPerMessage: .maximum(1000), burstMessages: .unlimited, burstRecipients: .maximum(2000)))
+        // The account's groups are not known when loading: the most generous burst
+        // threshold of any group may apply to it, so its cap is not refused.
+        #expect(config.policy.limits.accounts[AccountName(normalized: "lettre")]?.recipientsPerMessage == .maximum(1500))
     }
 
     @Test func unlimitedCapIsNotCheckedAgainstTheBurst() throws {

@@ -197,16 +197,33 @@ struct IncidentReplayTests {
         #expect(h.policy.activeLocks().isEmpty)
     }
 
-    /// Known limitation: the burst rule is global, it has no group override. A
-    /// newsletter the `newsletter` group is allowed to send (1000 recipients per
-    /// message, 1000 a minute) locks its sender as soon as it goes past the burst
-    /// threshold of 400 recipients in 10 minutes.
-    @Test func aNewsletterAboveTheBurstThresholdLocksItsSender() {
+    /// The burst rule's thresholds are global unless a group raises them: a
+    /// newsletter the `newsletter` group may send (1000 recipients per message) locks
+    /// its sender when the group keeps the default burst threshold of 400 recipients
+    /// in 10 minutes...
+    @Test func aNewsletterAboveTheDefaultBurstThresholdLocksItsSender() {
         let h = Harness(.club, start: .testMidnight, memberships: [.gazette: ["newsletter"]])
         h.clock.set(UnixTime.testMidnight + .seconds(10 * 3600))
-        let verdict = h.send(.gazette, recipients: 500, queueID: "NEWS")
-        withKnownIssue("BurstRule has no group override") {
-            #expect(verdict == .accept)
+        guard case .lockedNow(_, .recipients(count: 500, limit: 400, _)) = h.send(.gazette, recipients: 500, queueID: "NEWS") else {
+            Issue.record("expected the recipients burst signal to lock")
+            return
         }
+    }
+
+    /// ...and goes through when the group raises its burst thresholds.
+    @Test func aGroupBurstOverrideLetsTheNewsletterThrough() {
+        var settings = PolicySettings.club
+        settings.limits.groups["newsletter"]?.burstRecipients = .maximum(6000)
+        settings.limits.groups["newsletter"]?.burstMessages = .maximum(400)
+        let h = Harness(settings, start: .testMidnight, memberships: [.gazette: ["newsletter"]])
+        h.clock.set(UnixTime.testMidnight + .seconds(10 * 3600))
+        #expect(h.send(.gazette, recipients: 500, queueID: "NEWS") == .accept)
+        // One message every 10 s for 10 minutes: 60 within the burst window, over the
+        // default threshold of 40 but under the group's 400 and every window limit.
+        for index in 1...60 {
+            h.clock.advance(by: .seconds(10))
+            #expect(h.send(.gazette, recipients: 1, queueID: "N\(index)") == .accept, "message \(index)")
+        }
+        #expect(h.policy.activeLocks().isEmpty)
     }
 }
