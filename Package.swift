@@ -30,7 +30,32 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSPF2",
+            providers: [.apt(["libspf2-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenDKIM",
+            pkgConfig: "opendkim",
+            providers: [.apt(["libopendkim-dev"])]
+        ),
         .target(name: "VigieCore"),
+        // SRS (issue: forwarded mail): HMAC over libssl, the pure-Swift codec, and the
+        // Postfix lookup services (tcp_table, socketmap).
+        .target(name: "VigieCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "VigieSRS", dependencies: ["VigieCrypto"]),
+        .target(name: "SRSLookup", dependencies: ["VigieSRS"]),
+        // SPF and DKIM (issue: inbound checks): the resolver, the two wrappers, and the
+        // pure-Swift results, policy and Authentication-Results.
+        .target(name: "VigieDNS"),
+        .target(name: "VigieSPF", dependencies: ["CSPF2", "VigieDNS", "VigieAuth"]),
+        .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "VigieDNS", "VigieAuth"]),
+        .target(name: "VigieAuth"),
         .target(name: "VigieConfig", dependencies: ["VigieCore"]),
         .target(name: "MilterTransport", dependencies: ["CMilter"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
@@ -54,6 +79,8 @@ let package = Package(
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
+        .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
+        .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["VigieTestKit", "VigieControl", "VigieCore"]
