@@ -49,13 +49,13 @@ let package = Package(
         // Postfix lookup services (tcp_table, socketmap).
         .target(name: "VigieCrypto", dependencies: ["COpenSSL"]),
         .target(name: "VigieSRS", dependencies: ["VigieCrypto"]),
-        .target(name: "SRSLookup", dependencies: ["VigieSRS"]),
+        .target(name: "SRSLookup", dependencies: ["VigieSRS", "VigieCrypto", .product(name: "Logging", package: "swift-log")]),
         // SPF and DKIM (issue: inbound checks): the resolver, the two wrappers, and the
         // pure-Swift results, policy and Authentication-Results.
         .target(name: "VigieDNS"),
         .target(name: "VigieSPF", dependencies: ["CSPF2", "VigieDNS", "VigieAuth"]),
         .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "VigieDNS", "VigieAuth"]),
-        .target(name: "VigieAuth"),
+        .target(name: "VigieAuth", dependencies: ["VigieCore"]),
         .target(name: "VigieConfig", dependencies: ["VigieCore"]),
         .target(name: "MilterTransport", dependencies: ["CMilter"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),

@@ -7,4 +7,14 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <spf2/spf.h>
+
+// Swift 6 cannot assign a C global under strict concurrency; this sets libspf2's
+// process-wide message handlers (error, then warning/info/debug) in one call.
+static inline void vigie_spf_set_handlers(void (*error_handler)(const char *, int, const char *),
+                                          void (*other_handler)(const char *, int, const char *)) {
+    SPF_error_handler = (void (*)(const char *, int, const char *))error_handler;
+    SPF_warning_handler = other_handler;
+    SPF_info_handler = other_handler;
+    SPF_debug_handler = other_handler;
+}
 #endif

@@ -82,13 +82,13 @@ public enum Daemon {
     }
 
     /// The unix socket's directory (e.g. /var/spool/postfix/vigie) must exist and
-    /// belong to the daemon user so it can be recreated on restart.
+    /// belong to the daemon user so it can be recreated on restart. A directory that
+    /// already exists is left as its admin set it: it may be shared.
     private static func prepareSocketDirectory(daemon: DaemonSettings) throws {
         guard case .unix(let path) = daemon.socket else { return }
         let directory = (path as NSString).deletingLastPathComponent
-        if !FileManager.default.fileExists(atPath: directory) {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        guard !FileManager.default.fileExists(atPath: directory) else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if geteuid() == 0, let user = UnixUser.lookup(name: daemon.user) {
             chown(directory, user.uid, UnixUser.groupID(named: daemon.socketGroup) ?? user.gid)
             chmod(directory, 0o750)

@@ -33,9 +33,22 @@ struct AdminCommandTests {
         #expect(!refused.succeeded)
         #expect(refused.stderr.contains("permission denied") || refused.stderr.contains("cannot read"), "\(refused)")
         let refusedWithSocket = try ProcessRunner.run(
-            "/usr/sbin/runuser", ["-u", "nobody", "--", Binaries.vigiectl, "status", "--socket", vigie.controlSocket])
+            "/usr/sbin/runuser", ["-u", "nobody", "--", try vigie.vigiectlForAnyone(), "status", "--socket", vigie.controlSocket])
         #expect(refusedWithSocket.status == 1)
         #expect(refusedWithSocket.stderr.contains("permission denied"), "\(refusedWithSocket)")
+    }
+
+    @Test("group overrides come from NSS: vigiectl show explains where each limit comes from")
+    func groupOverrideThroughNSS() throws {
+        // `daemon` is a Unix user on every Debian system, in group `daemon`: the real
+        // NSS lookup (no fake) must find it and apply the group's override.
+        let vigie = try VigieUnderTest(extraConfig: smallLimits + "\n[groups.daemon.messages]\nper_hour = 77\n",
+                                       startPostfix: false)
+        let show = try vigie.ctl("show", "daemon")
+        #expect(show.succeeded, "\(show)")
+        let line = try #require(show.stdout.split(separator: "\n").first { $0.hasPrefix("messages per hour") })
+        #expect(line.contains("77") && line.contains("group daemon"), "\(line)")
+        #expect(show.stdout.contains("Groups:   daemon"), "\(show.stdout)")
     }
 
     @Test("a bad configuration refuses to start, naming file, line and key")

@@ -25,6 +25,7 @@ struct SubmissionLimitTests {
         #expect(text.contains("3"), "the limit is named: \(text)")
         #expect(text.contains("postmaster@vigie.test"), "whom to contact: \(text)")
         #expect(text.contains("minute"))
+        #expect(text.contains("d’envoi"), "French accents and apostrophes reach the client intact: \(text)")
         // French first, then English.
         let french = try #require(text.range(of: "minute"))
         let english = try #require(text.range(of: "Sending limit", options: .caseInsensitive) ?? text.range(of: "limit"))

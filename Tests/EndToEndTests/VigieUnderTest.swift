@@ -55,7 +55,7 @@ final class VigieUnderTest {
     init(extraConfig: String = smallLimits, startPostfix: Bool = true) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
-        let socket = "unix:\(directory)/milter.sock"
+        let socket = "unix:\(directory)/milter/milter.sock"
         postfix = try PostfixInstance(
             milters: socket, nonSMTPMilters: socket,
             extraMainCF: ["milter_default_action": "tempfail"],
@@ -122,9 +122,20 @@ final class VigieUnderTest {
     func ctl(_ arguments: String..., asUser user: String? = nil) throws -> ProcessResult {
         let args = arguments + ["--config", configPath]
         if let user {
-            return try ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", Binaries.vigiectl] + args, timeout: 30)
+            return try ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", try vigiectlForAnyone()] + args, timeout: 30)
         }
         return try ProcessRunner.run(Binaries.vigiectl, args, timeout: 30)
+    }
+
+    /// A copy of vigiectl that any user can execute: the build folder may sit in a
+    /// directory only root can enter (a CI clone in a mode-0700 temp directory).
+    func vigiectlForAnyone() throws -> String {
+        let copy = directory + "/vigiectl"
+        if !FileManager.default.fileExists(atPath: copy) {
+            try FileManager.default.copyItem(atPath: Binaries.vigiectl, toPath: copy)
+            chmod(copy, 0o755)
+        }
+        return copy
     }
 
     /// One authenticated submission (XCLIENT LOGIN stands in for SASL).

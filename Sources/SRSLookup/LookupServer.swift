@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A listening socket and a thread per connection, serving one protocol.
+///
+/// Postfix keeps a few long-lived connections per process (tcp_table and socketmap
+/// clients reuse them), so a thread per connection is cheap and keeps each session a
+/// plain blocking loop. Connections beyond `maximumConnections` are closed at once
+/// (Postfix reconnects, or defers the mail); an idle connection is closed after
+/// `idleTimeout` seconds, as postsrsd does.
+///
+/// Security: every input is bounded (line and netstring limits); a malformed request
+/// is answered, never trusted; nothing a client sends can stop the listener.
+public final class LookupServer: @unchecked Sendable {
+    // @unchecked: `listener` is written once in init; `connections` is atomic.
+    public enum WireProtocol: String, Sendable {
+        /// tcp_table(5), serving one table on this socket (postsrsd 1.x: one port each).
+        case tcpTable = "tcp_table"
+        /// socketmap_table(5), every table by name on one socket (postsrsd 2.x).
+        case socketmap
+    }
+
+    public let address: LookupListenAddress
+    public let kind: WireProtocol
+    private let table: SRSTableName
+    private let lookups: SRSLookupTable
+    private let logger: Logger
+    private let listener: Int32
+    private let connections = Atomic<Int>(0)
+    public static let maximumConnections = 256
+    public static let idleTimeout: Int32 = 600
+
+    /// Opens the socket now (call before dropping privileges; a unix socket is made
+    /// mode 0666 since it only answers lookups and Postfix runs as `postfix`).
+    ///
+    /// - Parameter table: for `tcpTable`, the table this socket serves; ignored for
+    ///   `socketmap`, where each request names its table.
+    public init(address: LookupListenAddress, kind: WireProtocol, table: SRSTableName = .forward,
+                lookups: SRSLookupTable, logger: Logger) throws(LookupServerError) {
+        self.address = address
+        self.kind = kind
+        self.table = table
+        self.lookups = lookups
+        self.logger = logger
+        self.listener = try SocketSupport.listen(on: address)
+    }
+
+    /// The port actually bound (useful when the configuration said port 0 in tests).
+    public var boundPort: Int? { SocketSupport.boundPort(listener) }
+
+    /// Serves on a dedicated thread until the process exits.
+    public func start() {
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "vigie-srs-\(kind.rawValue)"
+        thread.start()
+    }
+
+    private func acceptLoop() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                logger.error("srs lookup accept failed", metadata: ["error": "\(String(cString: strerror(errno)))", "listen": "\(address)"])
+                sleep(1)
+                continue
+            }
+            if connections.add(1, ordering: .relaxed).newValue > LookupServer.maximumConnections {
+                connections.subtract(1, ordering: .relaxed)
+                logger.warning("srs lookup: too many connections, closing one", metadata: ["listen": "\(address)"])
+                close(connection)
+                continue
+            }
+            SocketSupport.prepareConnection(connection, idleSeconds: LookupServer.idleTimeout)
+            let thread = Thread { [self] in
+                serve(connection)
+                close(connection)
+                connections.subtract(1, ordering: .relaxed)
+            }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        var reader = SocketReader(fd: fd)
+        switch kind {
+        case .tcpTable:
+            while let line = reader.readLine(limit: TCPTableProtocol.maximumLineLength) {
+                let reply: [UInt8]
+                switch line {
+                case .line(let bytes):
+                    switch TCPTableProtocol.parse(line: bytes[...]) {
+                    case .get(let key): reply = TCPTableProtocol.reply(lookups.lookup(table, key: key))
+                    case .invalid(let reason): reply = TCPTableProtocol.reply(.permanent(reason))
+                    }
+                case .tooLong:
+                    _ = SocketSupport.writeAll(fd, TCPTableProtocol.reply(.permanent("request longer than \(TCPTableProtocol.maximumLineLength) bytes")))
+                    return
+                }
+                guard SocketSupport.writeAll(fd, reply) else { return }
+            }
+        case .socketmap:
+            while true {
+                switch reader.readNetstring() {
+                case .payload(let payload):
+                    let reply: [UInt8]
+                    switch SocketmapProtocol.parse(payload: payload[...]) {
+                    case .lookup(let table, let key): reply = SocketmapProtocol.reply(lookups.lookup(table, key: key))
+                    case .invalid(let reason): reply = SocketmapProtocol.reply(.permanent(reason))
+                    }
+                    guard SocketSupport.writeAll(fd, reply) else { return }
+                case .malformed(let reason):
+                    _ = SocketSupport.writeAll(fd, SocketmapProtocol.reply(.permanent(reason)))
+                    return
+                case .closed:
+                    return
+                }
+            }
+        }
+    }
+}
+
+public struct LookupServerError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Buffered reads from a connection, bounded.
+struct SocketReader {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    init(fd: Int32) { self.fd = fd }
+
+    enum Line { case line([UInt8]), tooLong }
+    enum Netstring { case payload([UInt8]), malformed(String), closed }
+
+    /// Reads more bytes; false at end of stream, error or idle timeout.
+    private mutating func fill() -> Bool {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 8192 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                buffer.append(contentsOf: chunk.prefix(count))
+                return true
+            }
+            if count < 0 && errno == EINTR { continue }
+            return false
+        }
+    }
+
+    /// The next line without its LF; nil at end of stream (a partial last line is dropped).
+    mutating func readLine(limit: Int) -> Line? {
+        var searched = start
+        while true {
+            if let newline = buffer[searched...].firstIndex(of: 10) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                return line.count > limit ? .tooLong : .line(line)
+            }
+            searched = buffer.count
+            if buffer.count - start > limit { return .tooLong }
+            guard fill() else { return nil }
+        }
+    }
+
+    mutating func readNetstring() -> Netstring {
+        while true {
+            switch SocketmapProtocol.parseNetstring(buffer[start...]) {
+            case .complete(let payload, let consumed):
+                let bytes = Array(payload)
+                start += consumed
+                return .payload(bytes)
+            case .malformed(let reason):
+                return .malformed(reason)
+            case .incomplete:
+                guard fill() else { return .closed }
+            }
+        }
+    }
+}
+
+/// POSIX socket calls for the lookup services.
+enum SocketSupport {
+    static func listen(on address: LookupListenAddress) throws(LookupServerError) -> Int32 {
+        switch address {
+        case .unix(let path):
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw failure("socket", address) }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            unlink(path)
+            var sockaddress = sockaddr_un()
+            sockaddress.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            withUnsafeMutableBytes(of: &sockaddress.sun_path) { raw in
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            let bound = withUnsafePointer(to: &sockaddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0 else {
+                let error = failure("bind", address)
+                close(fd)
+                throw error
+            }
+            chmod(path, 0o666)
+            guard Glibc.listen(fd, 128) == 0 else {
+                let error = failure("listen", address)
+                close(fd)
+                throw error
+            }
+            return fd
+        case .inet(let host, let port):
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+                throw LookupServerError(message: "cannot listen on \(address): \(host) is not a numeric address")
+            }
+            defer { freeaddrinfo(result) }
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            guard fd >= 0 else { throw failure("socket", address) }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+                let error = failure("bind", address)
+                close(fd)
+                throw error
+            }
+            guard Glibc.listen(fd, 128) == 0 else {
+                let error = failure("listen", address)
+                close(fd)
+                throw error
+            }
+            return fd
+        }
+    }
+
+    static func failure(_ call: String, _ address: LookupListenAddress) -> LookupServerError {
+        let code = errno
+        var message = "cannot listen on \(address): \(call): \(String(cString: strerror(code)))"
+        if code == EADDRINUSE { message += " (is postsrsd still running? stop it, or change the port)" }
+        return LookupServerError(message: message)
+    }
+
+    static func boundPort(_ fd: Int32) -> Int? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard ok == 0 else { return nil }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
+        default:
+            return nil
+        }
+    }
+
+    static func prepareConnection(_ fd: Int32, idleSeconds: Int32) {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var timeout = timeval(tv_sec: Int(idleSeconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var sendTimeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))  // fails harmlessly on unix sockets
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
+}

@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Vigie's benchmarks: a package of their own so that CI (which builds and tests the
+// root package) never builds nor runs them. `benchmarks/run` is the entry point.
+//
+// VigieCoreCopy is Sources/VigieCore seen through a symlink: the root package exports
+// only its two executables, so the policy core is compiled here a second time under
+// another module name. Once the root package exports a `VigieCore` library product,
+// replace the symlinked target with `.product(name: "VigieCore", package: "main")`.
+// The `vigie` daemon itself is built by `benchmarks/run` from the root package
+// (release, its own scratch path) and driven over its milter socket.
+let package = Package(
+    name: "vigie-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(name: "VigieCoreCopy", path: "Sources/VigieCoreCopy"),
+        // Fakes for the policy's dependencies (copied from Tests/VigieCoreTests/Support).
+        .target(name: "BenchSupport", dependencies: ["VigieCoreCopy"]),
+        .executableTarget(
+            name: "PolicyBenchmarks",
+            dependencies: [
+                "VigieCoreCopy", "BenchSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/PolicyBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Resident memory per tracked account (a plain process: RSS must not include a harness).
+        .executableTarget(name: "PolicyMemory", dependencies: ["VigieCoreCopy", "BenchSupport"]),
+        // Milter protocol v6 load generator (speaks to any milter over unix or TCP).
+        .executableTarget(name: "MilterLoad"),
+    ]
+)

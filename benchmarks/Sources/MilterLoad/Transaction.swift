@@ -1,0 +1,177 @@
+// One SMTP session as the milter sees it, honouring what the milter negotiated:
+// stages it declined (SMFIP_NO*) are not sent, nor their macros; stages it will not
+// answer (SMFIP_NR_*) are sent without waiting for a reply.
+
+/// What the milter asked for in option negotiation.
+struct Negotiated {
+    var version: UInt32
+    var actions: UInt32
+    var flags: ProtocolFlags
+    /// Macro names per stage from `smfi_setsymlist`; nil = Postfix's defaults.
+    var macros: [MacroStage: [String]] = [:]
+
+    func macroNames(_ stage: MacroStage) -> [String] { macros[stage] ?? stage.postfixDefaults }
+}
+
+enum Outcome: String, CaseIterable {
+    case accepted, rejected, tempfailed, discarded, other
+}
+
+final class Session {
+    let connection: MilterConnection
+    let negotiated: Negotiated
+    let bodyChunks: [[UInt8]]
+    let headers: [(String, String)]
+
+    init(connection: MilterConnection, bodyChunks: [[UInt8]], headers: [(String, String)]) throws {
+        self.connection = connection
+        self.bodyChunks = bodyChunks
+        self.headers = headers
+        var optneg = PacketWriter()
+        optneg.packet(.optionNegotiation) {
+            $0.appendUInt32(6)  // SMFI_PROT_VERSION
+            $0.appendUInt32(0x1FF)  // every action, SMFIF_SETSYMLIST included
+            $0.appendUInt32(ProtocolFlags.offered.rawValue)
+        }
+        try connection.send(optneg.bytes)
+        let (command, data) = try connection.receive()
+        guard command == Reply.optionNegotiation, data.count >= 12 else {
+            throw MilterError("expected OPTNEG reply, got \(Reply.name(command))")
+        }
+        var negotiated = Negotiated(version: data.uint32(at: 0), actions: data.uint32(at: 4),
+                                    flags: ProtocolFlags(rawValue: data.uint32(at: 8)))
+        var offset = 12
+        while offset + 4 < data.count {
+            let stage = data.uint32(at: offset)
+            offset += 4
+            let end = data[offset...].firstIndex(of: 0) ?? data.count
+            let names = String(decoding: data[offset..<end], as: UTF8.self).split(separator: " ").map(String.init)
+            if let stage = MacroStage(rawValue: stage) { negotiated.macros[stage] = names }
+            offset = end + 1
+        }
+        self.negotiated = negotiated
+    }
+
+    /// Sends the stage's macros (one packet, only those with a value), then the stage's
+    /// command; waits for the reply unless the milter negotiated it away.
+    /// Returns the reply code, or nil when none was expected.
+    private func stage(_ command: Command, macroStage: MacroStage?, values: [String: String], noReply: Bool,
+                       _ build: (inout [UInt8]) -> Void) throws -> UInt8? {
+        if let macroStage {
+            let names = negotiated.macroNames(macroStage).filter { values[$0] != nil }
+            if !names.isEmpty {
+                var macro = PacketWriter()
+                macro.packet(.macro) { bytes in
+                    bytes.append(macroStage.command.rawValue)
+                    for name in names {
+                        bytes.appendCString(name)
+                        bytes.appendCString(values[name]!)
+                    }
+                }
+                try connection.send(macro.bytes)
+            }
+        }
+        var packet = PacketWriter()
+        packet.packet(command, build)
+        try connection.send(packet.bytes)
+        if noReply { return nil }
+        while true {
+            let (code, _) = try connection.receive()
+            if code == Reply.progress { continue }
+            return code
+        }
+    }
+
+    /// Runs one session (connect ... end of message) and ends it with QUIT_NC so the
+    /// connection can carry the next one. Returns the message's outcome.
+    func run(login: String, queueID: String, sender: String, recipient: String) throws -> Outcome {
+        let flags = negotiated.flags
+        let values: [String: String] = [
+            "j": "bench.test", "{daemon_name}": "bench-submission", "{daemon_addr}": "127.0.0.1",
+            "v": "Postfix 3.7.11", "_": "localhost [127.0.0.1]", "{client_addr}": "127.0.0.1", "{client_name}": "localhost",
+            "{auth_type}": "PLAIN", "{auth_authen}": login, "{mail_addr}": sender,
+            "{mail_host}": "bench.test", "{mail_mailer}": "smtp", "{rcpt_addr}": recipient,
+            "{rcpt_host}": "sink.test", "{rcpt_mailer}": "smtp", "i": queueID,
+        ]
+        let valuesBeforeData = values.filter { $0.key != "i" }  // over SMTP, {i} exists from DATA on
+
+        func finish(_ outcome: Outcome, abort: Bool) throws -> Outcome {
+            var tail = PacketWriter()
+            if abort { tail.packet(.abort) }
+            tail.packet(.quitNewConnection)
+            try connection.send(tail.bytes)
+            return outcome
+        }
+        func verdict(_ code: UInt8?) -> Outcome? {
+            guard let code else { return nil }
+            switch code {
+            case Reply.continue: return nil
+            case Reply.accept: return .accepted
+            case Reply.reject: return .rejected
+            case Reply.tempfail: return .tempfailed
+            case Reply.discard: return .discarded
+            case Reply.replyCode: return .rejected
+            default: return .other
+            }
+        }
+
+        if !flags.contains(.noConnect) {
+            let code = try stage(.connect, macroStage: .connect, values: valuesBeforeData,
+                                 noReply: flags.contains(.noReplyConnect)) {
+                $0.appendCString("localhost"); $0.append(0x34)  // '4': SMFIA_INET
+                $0.appendUInt16(40_000); $0.appendCString("127.0.0.1")
+            }
+            if let outcome = verdict(code) { return try finish(outcome, abort: false) }
+        }
+        if !flags.contains(.noHelo) {
+            let code = try stage(.helo, macroStage: .helo, values: valuesBeforeData, noReply: flags.contains(.noReplyHelo)) {
+                $0.appendCString("client.bench.test")
+            }
+            if let outcome = verdict(code) { return try finish(outcome, abort: false) }
+        }
+        if !flags.contains(.noMail) {
+            let code = try stage(.mail, macroStage: .envelopeFrom, values: valuesBeforeData,
+                                 noReply: flags.contains(.noReplyMail)) { $0.appendCString("<\(sender)>") }
+            if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
+        }
+        if !flags.contains(.noRcpt) {
+            let code = try stage(.recipient, macroStage: .envelopeRecipient, values: valuesBeforeData,
+                                 noReply: flags.contains(.noReplyRcpt)) { $0.appendCString("<\(recipient)>") }
+            if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
+        }
+        if !flags.contains(.noData) {
+            let code = try stage(.data, macroStage: .data, values: values, noReply: flags.contains(.noReplyData)) { _ in }
+            if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
+        }
+        if !flags.contains(.noHeaders) {
+            for (name, value) in headers {
+                let code = try stage(.header, macroStage: nil, values: values, noReply: flags.contains(.noReplyHeader)) {
+                    $0.appendCString(name); $0.appendCString(value)
+                }
+                if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
+            }
+        }
+        if !flags.contains(.noEOH) {
+            let code = try stage(.endOfHeaders, macroStage: .endOfHeaders, values: values,
+                                 noReply: flags.contains(.noReplyEOH)) { _ in }
+            if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
+        }
+        if !flags.contains(.noBody) {
+            for chunk in bodyChunks {
+                let code = try stage(.body, macroStage: nil, values: values, noReply: flags.contains(.noReplyBody)) {
+                    $0.append(contentsOf: chunk)
+                }
+                if code == Reply.skip { break }
+                if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
+            }
+        }
+        // End of message: modification requests (add header, quarantine, ...) come
+        // first, then one final reply.
+        var code = try stage(.endOfMessage, macroStage: .endOfMessage, values: values, noReply: false) { _ in }!
+        while !Reply.isFinal(code) {
+            code = try connection.receive().0
+        }
+        let outcome = verdict(code) ?? .accepted  // continue at end of message = accept
+        return try finish(outcome, abort: false)
+    }
+}

@@ -1,0 +1,173 @@
+// MilterLoad: a milter-protocol (v6) load generator. N connections, each running
+// whole sessions (connect, helo, mail with {auth_authen}, rcpt, headers, body, end of
+// message) back to back, as Postfix would, against one milter socket. Prints one JSON
+// line: messages/s and latency percentiles (one latency = first packet of the session
+// to the final end-of-message reply).
+//
+//   MilterLoad --socket unix:/path|inet:127.0.0.1:PORT [--concurrency 8]
+//              [--messages 20000] [--duration 10] [--warmup 200] [--accounts 1000]
+//              [--body-bytes 4096] [--label NAME] [--nodelay]
+//
+// Bounded: stops after --messages sessions or --duration seconds, whichever first.
+// Loopback and unix sockets only.
+
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Options {
+    var socket = ""
+    var concurrency = 1
+    var messages = 20_000
+    var duration = 10.0
+    var warmup = 200
+    var accounts = 1000
+    var bodyBytes = 4096
+    var label = ""
+    var noDelay = false
+}
+
+func parseOptions() -> Options {
+    var options = Options()
+    var args = CommandLine.arguments.dropFirst().makeIterator()
+    func value(_ name: String) -> String {
+        guard let v = args.next() else { fail("\(name) needs a value") }
+        return v
+    }
+    while let arg = args.next() {
+        switch arg {
+        case "--socket": options.socket = value(arg)
+        case "--concurrency": options.concurrency = Int(value(arg)) ?? 1
+        case "--messages": options.messages = Int(value(arg)) ?? 20_000
+        case "--duration": options.duration = Double(value(arg)) ?? 10
+        case "--warmup": options.warmup = Int(value(arg)) ?? 200
+        case "--accounts": options.accounts = max(1, Int(value(arg)) ?? 1000)
+        case "--body-bytes": options.bodyBytes = Int(value(arg)) ?? 4096
+        case "--label": options.label = value(arg)
+        case "--nodelay": options.noDelay = true
+        default: fail("unknown option \(arg)")
+        }
+    }
+    if options.socket.isEmpty { fail("--socket is required") }
+    return options
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("MilterLoad: \(message)\n".utf8))
+    exit(2)
+}
+
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+let options = parseOptions()
+guard let address = SocketAddress(options.socket), address.isLoopback else {
+    fail("--socket must be unix:/path or inet:127.x.x.x:PORT")
+}
+
+let headers: [(String, String)] = [
+    ("Received", "from client.bench.test (localhost [127.0.0.1]) by bench.test (Postfix) with ESMTPA"),
+    ("From", "Member <member@bench.test>"), ("To", "<friend@sink.test>"), ("Subject", "milter load"),
+    ("Date", "Thu, 27 Nov 2025 09:00:00 +0000"), ("Message-ID", "<load@bench.test>"),
+    ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=utf-8"),
+]
+let line = Array("The quick brown fox jumps over the lazy dog, again and again, for a benchmark.\r\n".utf8)
+var body: [UInt8] = []
+while body.count < options.bodyBytes { body.append(contentsOf: line) }
+body = Array(body.prefix(options.bodyBytes))
+// Postfix sends the body in chunks of at most 64 KiB (SMFI_V2_MAXDATASIZE).
+let bodyChunks = stride(from: 0, to: body.count, by: 65_535).map { Array(body[$0..<min(body.count, $0 + 65_535)]) }
+
+let nextMessage = Atomic<Int>(0)
+let deadline = monotonicNanos() + UInt64(options.duration * 1e9)
+let total = options.warmup + options.messages
+let measuredStart = Mutex<UInt64?>(nil)
+
+struct WorkerResult: Sendable {
+    var latencies: [UInt64] = []
+    var outcomes: [String: Int] = [:]
+    var errors: [String] = []
+    var negotiated = ""
+}
+
+let results = Mutex<[WorkerResult]>([])
+let finished = DispatchSemaphore(value: 0)
+
+func work(worker: Int) {
+    var result = WorkerResult()
+    defer {
+        results.withLock { $0.append(result) }
+        finished.signal()
+    }
+    var session: Session?
+    while true {
+        let n = nextMessage.add(1, ordering: .relaxed).oldValue
+        if n >= total || monotonicNanos() > deadline { return }
+        if n == options.warmup { measuredStart.withLock { $0 = monotonicNanos() } }
+        do {
+            if session == nil {
+                let connection = try MilterConnection(address)
+                if options.noDelay { connection.setNoDelay() }
+                session = try Session(connection: connection, bodyChunks: bodyChunks, headers: headers)
+                if result.negotiated.isEmpty {
+                    let s = session!.negotiated
+                    result.negotiated = "version=\(s.version) actions=0x\(String(s.actions, radix: 16)) protocol=\(s.flags)"
+                        + " macros=\(s.macros.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key):\($0.value.joined(separator: " "))" })"
+                }
+            }
+            let queueID = String(format: "4Z%09X", n)
+            let started = monotonicNanos()
+            let outcome = try session!.run(login: "member\(n % options.accounts)", queueID: queueID,
+                                           sender: "member\(n % options.accounts)@bench.test", recipient: "friend\(n)@sink.test")
+            let elapsed = monotonicNanos() - started
+            if n >= options.warmup {
+                result.latencies.append(elapsed)
+                result.outcomes[outcome.rawValue, default: 0] += 1
+            }
+        } catch {
+            if result.errors.count < 5 { result.errors.append("\(error)") }
+            result.outcomes["error", default: 0] += 1
+            session = nil
+            usleep(10_000)
+        }
+    }
+}
+
+for worker in 0..<options.concurrency {
+    let thread = Thread { work(worker: worker) }
+    thread.stackSize = 1 << 20
+    thread.start()
+}
+for _ in 0..<options.concurrency { finished.wait() }
+let end = monotonicNanos()
+
+let all = results.withLock { $0 }
+var latencies = all.flatMap(\.latencies).sorted()
+var outcomes: [String: Int] = [:]
+for r in all { for (k, v) in r.outcomes { outcomes[k, default: 0] += v } }
+let errors = Array(all.flatMap(\.errors).prefix(5))
+let start = measuredStart.withLock { $0 } ?? end
+let seconds = Double(end - start) / 1e9
+func percentile(_ p: Double) -> Double {
+    guard !latencies.isEmpty else { return 0 }
+    let index = min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)
+    return Double(latencies[max(0, index)]) / 1e6
+}
+let mean = latencies.isEmpty ? 0 : Double(latencies.reduce(0, +)) / Double(latencies.count) / 1e6
+let report: [String: Any] = [
+    "label": options.label, "socket": options.socket, "concurrency": options.concurrency,
+    "messages": latencies.count, "seconds": seconds,
+    "messages_per_second": seconds > 0 ? Double(latencies.count) / seconds : 0,
+    "latency_ms": ["p50": percentile(0.50), "p90": percentile(0.90), "p99": percentile(0.99), "max": percentile(1.0), "mean": mean],
+    "outcomes": outcomes, "errors": errors,
+    "negotiated": all.first { !$0.negotiated.isEmpty }?.negotiated ?? "",
+]
+let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
+exit(outcomes["error", default: 0] > 0 && latencies.isEmpty ? 1 : 0)

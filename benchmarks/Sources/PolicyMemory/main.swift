@@ -1,0 +1,29 @@
+// Resident memory per tracked account: RSS before and after 100k accounts (default)
+// each send one message under the shipped limits. Prints one JSON object.
+//   PolicyMemory [ACCOUNTS]
+
+import BenchSupport
+import Foundation
+import VigieCoreCopy
+
+func residentBytes() -> Int {
+    // /proc/self/statm: size resident shared ... in pages.
+    let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
+    let pages = Int(text.split(separator: " ")[1]) ?? 0
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
+let names = BenchPolicy.accounts(count)  // built first: the names' own memory is not the policy's
+let policy = BenchPolicy.policy(BenchPolicy.shipped)
+_ = BenchPolicy.send(policy, AccountName(normalized: "warmup"), queueID: "0")
+let before = residentBytes()
+var accepted = 0
+for (index, account) in names.enumerated() where BenchPolicy.send(policy, account, queueID: "4ZXQ\(index)") { accepted += 1 }
+let after = residentBytes()
+let delta = after - before
+print("""
+{"accounts": \(count), "accepted": \(accepted), "rss_before_bytes": \(before), "rss_after_bytes": \(after), \
+"rss_delta_bytes": \(delta), "bytes_per_account": \(delta / max(1, count)), "rss_total_mb": \(Double(after) / 1_048_576)}
+""")
+withExtendedLifetime((policy, names)) {}
