@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -63,15 +64,18 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport",
+                "VigieCore", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(name: "vigie", dependencies: ["VigieDaemon"]),
         .executableTarget(
             name: "vigiectl",
             dependencies: [
-                "VigieControl", "VigieConfig", "VigieCore",
+                "VigieControl", "VigieConfig", "VigieCore", "VigieSRS",
+                // `vigiectl check` runs the inbound checks itself (issue: inbound checks).
+                "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -33,6 +33,7 @@ let package = Package(
         // Resident memory per tracked account (a plain process: RSS must not include a harness).
         .executableTarget(name: "PolicyMemory", dependencies: ["VigieCoreCopy", "BenchSupport"]),
         // Milter protocol v6 load generator (speaks to any milter over unix or TCP).
-        .executableTarget(name: "MilterLoad"),
+        // Swift 5 mode: plain threads over blocking sockets, with globals read-only once started.
+        .executableTarget(name: "MilterLoad", swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -163,15 +163,16 @@ struct SocketReader {
 
     /// The next line without its LF; nil at end of stream (a partial last line is dropped).
     mutating func readLine(limit: Int) -> Line? {
-        var searched = start
+        // How far past `start` has been searched already (fill() may move `start`).
+        var searched = 0
         while true {
-            if let newline = buffer[searched...].firstIndex(of: 10) {
+            if let newline = buffer[(start + searched)...].firstIndex(of: 10) {
                 let line = Array(buffer[start..<newline])
                 start = newline + 1
                 return line.count > limit ? .tooLong : .line(line)
             }
-            searched = buffer.count
-            if buffer.count - start > limit { return .tooLong }
+            searched = buffer.count - start
+            if searched > limit { return .tooLong }
             guard fill() else { return nil }
         }
     }

@@ -18,6 +18,12 @@ public struct VigieConfiguration: Sendable, Equatable {
     public var notify: NotifySettings
     /// `[postfix]`
     public var postfix: PostfixSettings
+    /// `[metrics]`
+    public var metrics: MetricsSettings = MetricsSettings()
+    /// `[logging]`
+    public var logging: LoggingSettings = LoggingSettings()
+    /// `[srs]`
+    public var srs: SRSSettings = SRSSettings()
     /// The files actually read, in order: the main file, conf.d files, then the
     /// notice files.
     public var sources: [String]
@@ -58,7 +64,7 @@ public struct VigieConfiguration: Sendable, Equatable {
         groupCacheLifetime: .seconds(60)
     )
 
-    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "notices", "notify", "postfix"]
+    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "notices", "notify", "postfix", "metrics", "logging", "srs"]
 
     /// Reads the merged tables of every configuration file.
     ///
@@ -91,5 +97,8 @@ public struct VigieConfiguration: Sendable, Equatable {
         let postfix = try PostfixSettings(section("postfix", "config_directory, postsuper"))
         self.init(daemon: daemon, identity: identity, policy: policy, notices: notices,
                   notify: notify, postfix: postfix, sources: files)
+        self.srs = try SRSSettings(section("srs", SRSSettings.keys.joined(separator: ", ")))
+        self.metrics = try MetricsSettings(section("metrics", "listen"))
+        self.logging = try LoggingSettings(section("logging", "destination, level"))
     }
 }

@@ -7,6 +7,8 @@ import VigieCore
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Command: String, Codable, Sendable {
         case status, list, show, lock, unlock, reset
+        /// Re-reads the configuration; a bad file is refused and the running one stays.
+        case reload
         /// Records that an admin ran postsuper on an account's evidence.
         case recordQueueAction = "record-queue-action"
     }

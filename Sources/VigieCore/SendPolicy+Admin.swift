@@ -73,11 +73,41 @@ extension SendPolicy {
         shards.reduce(0) { total, shard in total + shard.state.withLock { $0.accounts.count } }
     }
 
+    /// The highest ratio, over every account, of its burst-window usage to its burst
+    /// threshold (0 when the burst rule is off): "an account is close to being
+    /// locked" without naming it, for the metrics.
+    public func burstPressureMax() -> Double {
+        let now = clock.now().milliseconds
+        let configured = self.configured
+        let window = Self.burstWindow(configured.settings)
+        let fallback = configured.settings.limits.resolve(
+            for: AccountName(normalized: ""), memberOf: [], burst: configured.settings.burst)
+        var highest = 0.0
+        for shard in shards {
+            shard.state.withLock { shard in
+                for entry in shard.accounts.values where entry.lock == nil {
+                    let limits = entry.limitsGeneration == configured.generation ? (entry.limits ?? fallback) : fallback
+                    var counters = entry.counters
+                    counters.burstMessages.advance(to: now, length: window)
+                    counters.burstRecipients.advance(to: now, length: window)
+                    if let threshold = limits.burstMessages.value.maximum, threshold > 0 {
+                        highest = max(highest, counters.burstMessages.estimate(at: now, length: window) / Double(threshold))
+                    }
+                    if let threshold = limits.burstRecipients.value.maximum, threshold > 0 {
+                        highest = max(highest, counters.burstRecipients.estimate(at: now, length: window) / Double(threshold))
+                    }
+                }
+            }
+        }
+        return min(highest, 1)
+    }
+
     /// The busiest senders over the last hour.
     public func topSenders(limit: Int) -> [SenderActivity] {
         let now = clock.now().milliseconds
         let hour = LimitWindow.hour.duration.milliseconds
         let day = LimitWindow.day.duration.milliseconds
+        let burstWindow = self.burstWindow
         var all: [SenderActivity] = []
         for shard in shards {
             shard.state.withLock { shard in
@@ -101,6 +131,8 @@ extension SendPolicy {
     public func report(account: AccountName) throws -> AccountReport {
         let now = clock.now().milliseconds
         let memberOf = groups.groups(of: account)
+        let settings = self.settings
+        let burstWindow = self.burstWindow
         let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
         let (counters, lock) = shard(for: account).state.withLock { shard -> (AccountCounters, AccountLock?) in
             var counters = shard.accounts[account]?.counters ?? AccountCounters()

@@ -14,7 +14,24 @@ import Synchronization
 /// recently accepted queue ids are kept in memory only, so after a restart the
 /// evidence of a new lock covers only what was accepted since the restart.
 public final class SendPolicy: Sendable {
-    public let settings: PolicySettings
+    /// The settings in force, replaced as a whole by `reload(settings:)`. A class
+    /// reference behind a mutex: a decision takes one uncontended lock and a retain
+    /// to read them, and never sees half of an old and half of a new configuration.
+    private let current: Mutex<Configured>
+
+    final class Configured: Sendable {
+        let settings: PolicySettings
+        /// Bumped at each reload: cached per-account limits from an older
+        /// generation are resolved again.
+        let generation: Int
+        init(settings: PolicySettings, generation: Int) {
+            self.settings = settings
+            self.generation = generation
+        }
+    }
+
+    public var settings: PolicySettings { current.withLock { $0 }.settings }
+    var configured: Configured { current.withLock { $0 } }
     let groups: any GroupDirectory
     let store: any StateStore
     let clock: any TimeSource
@@ -40,7 +57,7 @@ public final class SendPolicy: Sendable {
         clock: any TimeSource,
         events: (any PolicyEvents)? = nil
     ) {
-        self.settings = settings
+        self.current = Mutex(Configured(settings: settings, generation: 0))
         self.groups = groups
         self.store = store
         self.clock = clock
@@ -52,7 +69,14 @@ public final class SendPolicy: Sendable {
         shards[Int(UInt(bitPattern: account.hashValue) % UInt(Self.shardCount))]
     }
 
-    var burstWindow: Int64 { max(1000, settings.burst.window.milliseconds) }
+    var burstWindow: Int64 { Self.burstWindow(configured.settings) }
+    static func burstWindow(_ settings: PolicySettings) -> Int64 { max(1000, settings.burst.window.milliseconds) }
+
+    /// Puts new settings in force for every later decision (`vigiectl reload`).
+    /// Counters and locks are kept; limits cached per account are resolved again.
+    public func reload(settings: PolicySettings) {
+        current.withLock { $0 = Configured(settings: settings, generation: $0.generation + 1) }
+    }
 
     // MARK: Restoring state
 
@@ -72,7 +96,7 @@ public final class SendPolicy: Sendable {
     // MARK: Deciding
 
     public func isExempt(_ account: AccountName) -> Bool {
-        settings.exemptions.accounts.contains(account)
+        configured.settings.exemptions.accounts.contains(account)
     }
 
     /// The lock in force for `account`, if any. Cheap: called at MAIL FROM.
@@ -108,12 +132,14 @@ public final class SendPolicy: Sendable {
     }
 
     private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool) -> Verdict {
+        let configured = self.configured
+        let settings = configured.settings
         // Exempt accounts are never counted nor locked, whoever forgets to ask first.
-        if isExempt(account) { return .accept }
+        if settings.exemptions.accounts.contains(account) { return .accept }
         let now = clock.now().milliseconds
-        let limits = effectiveLimits(for: account, now: now)
+        let limits = effectiveLimits(for: account, now: now, configured: configured)
         let burst = settings.burst
-        let burstWindow = self.burstWindow
+        let burstWindow = Self.burstWindow(settings)
 
         enum Outcome {
             case verdict(Verdict)
@@ -252,18 +278,23 @@ public final class SendPolicy: Sendable {
 
     /// The limits in force, from the per-account cache or a fresh group lookup.
     /// The lookup runs outside every mutex: NSS may block on LDAP.
-    func effectiveLimits(for account: AccountName, now: Int64) -> EffectiveLimits {
+    func effectiveLimits(for account: AccountName, now: Int64, configured: Configured) -> EffectiveLimits {
         let cached = shard(for: account).state.withLock { shard -> EffectiveLimits? in
-            guard let entry = shard.accounts[account], entry.limitsExpire > now else { return nil }
+            guard let entry = shard.accounts[account], entry.limitsExpire > now,
+                  entry.limitsGeneration == configured.generation else { return nil }
             return entry.limits
         }
         if let cached { return cached }
+        let settings = configured.settings
         let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
         let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
         let expire = now + settings.groupCacheLifetime.milliseconds
         shard(for: account).state.withLock { shard in
-            shard.accounts[account, default: AccountEntry()].limits = limits
-            shard.accounts[account, default: AccountEntry()].limitsExpire = expire
+            var entry = shard.accounts.removeValue(forKey: account) ?? AccountEntry()
+            entry.limits = limits
+            entry.limitsExpire = expire
+            entry.limitsGeneration = configured.generation
+            shard.accounts[account] = entry
         }
         return limits
     }

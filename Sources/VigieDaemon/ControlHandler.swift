@@ -7,7 +7,12 @@ import VigieCore
 /// (the policy is shared in memory).
 struct ControlHandler: Sendable {
     let policy: SendPolicy
-    let normalizer: AccountNormalizer
+    let metrics: VigieMetrics
+    /// The account normaliser in force (it follows reloads).
+    let normalizer: @Sendable () -> AccountNormalizer
+    /// Re-reads the configuration files; returns what was done, or throws the
+    /// configuration error (the running configuration then stays in force).
+    let reload: @Sendable () throws -> String
     let status: @Sendable () -> DaemonStatus
 
     func handle(_ request: ControlRequest, actor: String) -> ControlResponse {
@@ -15,6 +20,8 @@ struct ControlHandler: Sendable {
             switch request.command {
             case .status:
                 return ControlResponse(status: status())
+            case .reload:
+                return ControlResponse(message: try reload())
             case .list:
                 return ControlResponse(locks: policy.activeLocks(), topSenders: policy.topSenders(limit: request.top ?? 10))
             case .show:
@@ -26,12 +33,14 @@ struct ControlHandler: Sendable {
                 guard let lock = try policy.lock(account: account, actor: actor, reason: reason) else {
                     return .failure("\(account) is already locked")
                 }
+                metrics.locksByAdmin.increment()
                 return ControlResponse(lock: lock, message: "\(account) locked")
             case .unlock:
                 let account = try known(request.account)
                 let reason = try reason(request)
                 guard policy.lock(of: account) != nil else { return .failure("\(account) is not locked") }
                 let ended = try policy.unlock(account: account, actor: actor, reason: reason)
+                metrics.unlocks.increment()
                 return ControlResponse(lock: ended, message: "\(account) unlocked")
             case .reset:
                 let account = try known(request.account)
@@ -57,7 +66,7 @@ struct ControlHandler: Sendable {
     private struct Refusal: Error { var message: String }
 
     private func known(_ raw: String?) throws -> AccountName {
-        guard let raw, let account = normalizer.account(forLogin: raw) else {
+        guard let raw, let account = normalizer().account(forLogin: raw) else {
             throw Refusal(message: "an account name is required")
         }
         guard policy.knows(account: account) || UnixUser.lookup(name: account.value) != nil else {

@@ -17,7 +17,7 @@ import Glibc
 /// signal thread must be the one to receive SIGTERM), sockets are opened as root,
 /// the state file is opened after dropping root so it belongs to the daemon user.
 public enum Daemon {
-    public static func run(configuration: VigieConfiguration, logger: Logger) throws {
+    public static func run(configuration: VigieConfiguration, configPath: String, logger: Logger) throws {
         let clock = SystemTimeSource()
         let daemon = configuration.daemon
 
@@ -37,29 +37,41 @@ public enum Daemon {
             policyBox.value?.handle(request, actor: actor) ?? .failure("vigie is starting, try again in a moment")
         }
 
+        let metricsBox = LateBox<VigieMetrics>()
+        let policyForMetrics = LateBox<SendPolicy>()
+        var metricsServer: MetricsServer?
+        if let host = configuration.metrics.listenHost, let port = configuration.metrics.listenPort {
+            metricsServer = try MetricsServer(host: host, port: port, logger: logger) {
+                guard let metrics = metricsBox.value, let policy = policyForMetrics.value else { return [] }
+                return metrics.exposition(policy: policy)
+            }
+        }
+
+        let srs = try SRSServices.open(settings: configuration.srs, logger: logger)  // sockets and secrets need root
         try Privileges.drop(to: daemon.user)
 
         let store = try SQLiteStateStore(path: daemon.statePath)
-        let notifier = LockNotifier(settings: .init(
-            enabled: configuration.notify.enabled, admin: configuration.notify.admin,
-            notifyMember: configuration.notify.member, memberDomain: configuration.notify.memberDomain,
-            sendmail: configuration.notify.sendmail, from: configuration.notify.from,
-            postfixConfigDirectory: configuration.postfix.configDirectory, contact: configuration.notices.contact),
-            logger: logger)
+        let notifier = LockNotifier(settings: notifierSettings(configuration), logger: logger)
+        let metrics = VigieMetrics()
         let policy = SendPolicy(settings: configuration.policy, groups: NSSGroupDirectory(), store: store, clock: clock,
-                                events: PolicyEventLog(logger: logger, notifier: notifier))
+                                events: PolicyEventLog(logger: logger, notifier: notifier, metrics: metrics))
         try policy.restore()
+        metricsBox.value = metrics
+        policyForMetrics.value = policy
 
-        let timeZone = configuration.notices.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
-        let glue = MilterGlue(policy: policy,
-                              renderer: NoticeRenderer(languages: configuration.notices.languages,
-                                                       contact: configuration.notices.contact, timeZone: timeZone),
-                              normalizer: configuration.identity.normalizer,
-                              localDaemonName: configuration.identity.localDaemonName, logger: logger, clock: clock)
+        let glue = MilterGlue(policy: policy, settings: glueSettings(configuration), logger: logger, clock: clock,
+                              metrics: metrics)
         glueBox.value = glue
-        policyBox.value = ControlHandler(policy: policy, normalizer: configuration.identity.normalizer) {
+        let reloader = ConfigReloader(path: configPath, running: configuration, logger: logger) { next in
+            policy.reload(settings: next.policy)
+            glue.reload(glueSettings(next))
+            notifier.reload(notifierSettings(next))
+        }
+        policyBox.value = ControlHandler(
+            policy: policy, metrics: metrics, normalizer: { glue.settings.normalizer }, reload: { try reloader.reload() }
+        ) {
             DaemonStatus(version: VigieVersion.current, pid: getpid(), startedAt: startedAt,
-                         configFiles: configuration.sources, milterSocket: daemon.socket.libmilterSpec,
+                         configFiles: reloader.configuration.sources, milterSocket: daemon.socket.libmilterSpec,
                          statePath: daemon.statePath, trackedAccounts: policy.trackedAccounts,
                          lockedAccounts: policy.activeLocks().count,
                          messagesDecided: glue.statistics.decided.load(ordering: .relaxed),
@@ -69,6 +81,8 @@ public enum Daemon {
         let flusher = CounterFlusher(policy: policy, interval: daemon.flushInterval)
         flusher.start()
         control.start()
+        srs?.start(logger: logger)
+        metricsServer?.start()
         logger.info("started", metadata: [
             "version": "\(VigieVersion.current)", "socket": "\(daemon.socket.libmilterSpec)",
             "state": "\(daemon.statePath)", "locks": "\(policy.activeLocks().count)",
@@ -79,6 +93,23 @@ public enum Daemon {
         notifier.drain()
         unlink(daemon.controlSocket)
         logger.info("stopped")
+    }
+
+    static func glueSettings(_ configuration: VigieConfiguration) -> MilterGlue.Settings {
+        let timeZone = configuration.notices.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
+        return MilterGlue.Settings(
+            renderer: NoticeRenderer(languages: configuration.notices.languages, contact: configuration.notices.contact,
+                                     timeZone: timeZone),
+            normalizer: configuration.identity.normalizer,
+            localDaemonName: configuration.identity.localDaemonName)
+    }
+
+    static func notifierSettings(_ configuration: VigieConfiguration) -> LockNotifier.Settings {
+        LockNotifier.Settings(
+            enabled: configuration.notify.enabled, admin: configuration.notify.admin,
+            notifyMember: configuration.notify.member, memberDomain: configuration.notify.memberDomain,
+            sendmail: configuration.notify.sendmail, from: configuration.notify.from,
+            postfixConfigDirectory: configuration.postfix.configDirectory, contact: configuration.notices.contact)
     }
 
     /// The unix socket's directory (e.g. /var/spool/postfix/vigie) must exist and

@@ -9,20 +9,20 @@ import Glibc
 /// The `vigie` command line: `vigie [--config FILE] [--check-config]`.
 public enum Launcher {
     static let usage = """
-    usage: vigie [--config FILE] [--check-config] [--version]
+    usage: vigie [--config FILE] [--check-config] [--stderr] [--version]
       --config FILE    configuration file (default /etc/vigie/vigie.toml; conf.d/ beside it is read too)
       --check-config   validate the configuration and exit
+      --stderr         log to standard error whatever [logging] says (running in a terminal)
     """
 
     public static func main(arguments: [String]) -> Int32 {
         // Before any thread exists: libmilter's signal thread must be the only one
         // that receives SIGTERM/SIGHUP/SIGINT.
         MilterServer.blockMilterSignals()
-        LoggingSystem.bootstrap { MailLogHandler(label: $0) }
-        let logger = Logger(label: "vigie")
 
         var configPath = "/etc/vigie/vigie.toml"
         var checkOnly = false
+        var forceStderr = false
         var index = 1
         while index < arguments.count {
             switch arguments[index] {
@@ -32,6 +32,8 @@ public enum Launcher {
                 index += 1
             case "--check-config":
                 checkOnly = true
+            case "--stderr":
+                forceStderr = true
             case "--version":
                 print("vigie \(VigieVersion.current) (libmilter \(MilterServer.libraryVersion))")
                 return 0
@@ -55,11 +57,19 @@ public enum Launcher {
             print("vigie: configuration OK (\(configuration.sources.joined(separator: ", ")))")
             return 0
         }
+        let destination: MailLogHandler.Destination =
+            configuration.logging.destination == .syslog && !forceStderr ? .syslog : .stderr
+        let level = Logger.Level(rawValue: configuration.logging.level) ?? .info
+        if destination == .syslog { MailLogHandler.openSyslog(identity: "vigie") }
+        LoggingSystem.bootstrap { MailLogHandler(label: $0, destination: destination, level: level) }
+        let logger = Logger(label: "vigie")
         do {
-            try Daemon.run(configuration: configuration, logger: logger)
+            try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
             return 0
         } catch {
             logger.critical("cannot run: \(error)")
+            // Also on the terminal: whoever started vigie by hand must see why it stopped.
+            if destination == .syslog { writeError("vigie: cannot run: \(error)") }
             return 1
         }
     }

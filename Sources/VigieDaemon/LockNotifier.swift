@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import VigieCore
 
 /// Sends one mail per lock to the admins and to the member, through sendmail(1).
@@ -32,16 +33,19 @@ public final class LockNotifier: Sendable {
         }
     }
 
-    private let settings: Settings
+    private let current: Mutex<Settings>
     private let logger: Logger
     private let queue = DispatchQueue(label: "vigie.notifier")
 
     public init(settings: Settings, logger: Logger) {
-        self.settings = settings
+        self.current = Mutex(settings)
         self.logger = logger
     }
 
+    public func reload(_ settings: Settings) { current.withLock { $0 = settings } }
+
     public func accountLocked(_ lock: AccountLock, trigger: BurstTrigger, evidence: Int) {
+        let settings = current.withLock { $0 }
         guard settings.enabled else { return }
         var recipients = [settings.admin]
         if settings.notifyMember {
@@ -50,7 +54,6 @@ public final class LockNotifier: Sendable {
         let everyone = recipients
         let message = Self.compose(lock: lock, trigger: trigger, evidence: evidence, from: settings.from,
                                    to: recipients, contact: settings.contact)
-        let settings = self.settings
         let logger = self.logger
         queue.async {
             do {

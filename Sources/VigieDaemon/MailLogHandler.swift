@@ -8,15 +8,33 @@ import Glibc
 /// NOQUEUE), then the message, then `key=value` fields, one line per event, so
 /// `grep QUEUEID` finds Vigie's lines next to Postfix's.
 ///
-/// Writes to stderr (journald or the test harness collects it). Values are
-/// sanitised: a login or address with a newline must not forge a log line.
+/// Writes to syslog with the mail facility (so lines land in /var/log/mail.log
+/// next to Postfix's), or to stderr (journald, tests). Values are sanitised: a login
+/// or address with a newline must not forge a log line.
 public struct MailLogHandler: LogHandler {
+    public enum Destination: Sendable {
+        case syslog
+        case stderr
+    }
+
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
+    public var logLevel: Logger.Level
     private let label: String
+    private let destination: Destination
     private static let output = Mutex(())
 
-    public init(label: String) { self.label = label }
+    public init(label: String, destination: Destination = .stderr, level: Logger.Level = .info) {
+        self.label = label
+        self.destination = destination
+        self.logLevel = level
+    }
+
+    /// Opens syslog once, with the mail facility and the pid in every line.
+    public static func openSyslog(identity: String) {
+        // openlog keeps the pointer: the identity string must live for the process.
+        let name = strdup(identity)
+        openlog(name, LOG_PID | LOG_NDELAY, LOG_MAIL)
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -27,11 +45,19 @@ public struct MailLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         let queueID = merged.removeValue(forKey: "queue.id").map { "\($0)" } ?? "NOQUEUE"
-        var line = "\(label)[\(getpid())]: \(event.level.mailLogTag)\(queueID): \(Self.clean("\(event.message)"))"
+        var line = "\(event.level.mailLogTag)\(queueID): \(Self.clean("\(event.message)"))"
         for key in merged.keys.sorted() {
             line += " \(key)=\(Self.quoted(Self.clean("\(merged[key]!)")))"
         }
-        line += "\n"
+        if destination == .syslog {
+            // syslog(3) is variadic; vsyslog with a "%s" format takes the line as data,
+            // so a '%' in a login cannot be read as a format directive.
+            line.withCString { text in
+                withVaList([text]) { vsyslog(event.level.syslogPriority, "%s", $0) }
+            }
+            return
+        }
+        line = "\(label)[\(getpid())]: " + line + "\n"
         let bytes = Array(line.utf8)
         Self.output.withLock { _ in
             var offset = 0
@@ -53,6 +79,17 @@ public struct MailLogHandler: LogHandler {
 }
 
 extension Logger.Level {
+    var syslogPriority: Int32 {
+        switch self {
+        case .trace, .debug: LOG_DEBUG
+        case .info: LOG_INFO
+        case .notice: LOG_NOTICE
+        case .warning: LOG_WARNING
+        case .error: LOG_ERR
+        case .critical: LOG_CRIT
+        }
+    }
+
     /// Postfix-style severity prefix; nothing for ordinary lines.
     var mailLogTag: String {
         switch self {

@@ -16,11 +16,23 @@ import VigieCore
 /// error, and a 4xx there leaves the mail in maildrop forever (POSTFIX-NOTES).
 public final class MilterGlue: Sendable {
     let policy: SendPolicy
-    let renderer: NoticeRenderer
-    let normalizer: AccountNormalizer
-    let localDaemonName: String
+    /// What `vigiectl reload` may change: read once per transaction, at MAIL FROM.
+    public struct Settings: Sendable {
+        public var renderer: NoticeRenderer
+        public var normalizer: AccountNormalizer
+        public var localDaemonName: String
+        public init(renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String) {
+            self.renderer = renderer
+            self.normalizer = normalizer
+            self.localDaemonName = localDaemonName
+        }
+    }
+    private let current: Mutex<Settings>
+    var settings: Settings { current.withLock { $0 } }
+    public func reload(_ settings: Settings) { current.withLock { $0 = settings } }
     let logger: Logger
     let clock: any TimeSource
+    let metrics: VigieMetrics
     let statistics = Statistics()
 
     /// Counters for `vigiectl status` (and later the metrics endpoint).
@@ -29,12 +41,11 @@ public final class MilterGlue: Sendable {
         let internalErrors = Atomic<Int>(0)
     }
 
-    public init(policy: SendPolicy, renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String,
-                logger: Logger, clock: any TimeSource) {
+    public init(policy: SendPolicy, settings: Settings,
+                logger: Logger, clock: any TimeSource, metrics: VigieMetrics) {
+        self.metrics = metrics
         self.policy = policy
-        self.renderer = renderer
-        self.normalizer = normalizer
-        self.localDaemonName = localDaemonName
+        self.current = Mutex(settings)
         self.logger = logger
         self.clock = clock
     }
@@ -52,7 +63,11 @@ public final class MilterGlue: Sendable {
             ])
     }
 
-    public func makeSession() -> any MilterSessionHandler { SubmissionSession(glue: self) }
+    public func makeSession() -> any MilterSessionHandler {
+        metrics.sessionsTotal.increment()
+        metrics.sessionsActive.increment()
+        return SubmissionSession(glue: self)
+    }
 }
 
 /// One SMTP connection (or one local submission) through Vigie.
@@ -64,6 +79,9 @@ final class SubmissionSession: MilterSessionHandler {
 
     private struct Transaction {
         var account: AccountName
+        /// The settings in force when the transaction began (a reload mid-message
+        /// does not change how this message is judged or told).
+        var settings: MilterGlue.Settings
         var path: SubmissionPath
         var recipients = 0
         /// A refusal was already counted towards the burst rule for this message.
@@ -75,31 +93,40 @@ final class SubmissionSession: MilterSessionHandler {
     init(glue: MilterGlue) { self.glue = glue }
 
     func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse {
+        let started = ContinuousClock.now
+        defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
         transaction = nil
         let sender = arguments.first ?? ""
+        let settings = glue.settings
         let path: SubmissionPath
         let account: AccountName?
         if let login = context.macro("{auth_authen}"), !login.isEmpty {
             path = .smtp
-            account = glue.normalizer.account(forLogin: login)
-        } else if context.macro("{daemon_name}") == glue.localDaemonName {
+            account = settings.normalizer.account(forLogin: login)
+        } else if context.macro("{daemon_name}") == settings.localDaemonName {
             path = .local
-            account = glue.normalizer.account(forLocalSender: sender)
+            account = settings.normalizer.account(forLocalSender: sender)
         } else {
             // Mail from the internet (or an unauthenticated client): never counted
             // against a member. Accept so Postfix stops calling us for this message.
+            glue.metrics.inbound.increment()
             return .accept
         }
-        guard let account, !glue.policy.isExempt(account) else { return .accept }
-        if path == .smtp, let lock = glue.policy.lock(of: account) {
-            return refuse(.locked(lock), account: account, path: path, queueID: context.macro("i"))
+        guard let account, !glue.policy.isExempt(account) else {
+            glue.metrics.accepted.increment()
+            return .accept
         }
-        transaction = Transaction(account: account, path: path)
+        if path == .smtp, let lock = glue.policy.lock(of: account) {
+            return refuse(.locked(lock), account: account, path: path, queueID: context.macro("i"), renderer: settings.renderer)
+        }
+        transaction = Transaction(account: account, settings: settings, path: path)
         return .continue
     }
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
         guard var message = transaction else { return .continue }
+        let started = ContinuousClock.now
+        defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
         defer { transaction = message }
         let recipient = arguments.first ?? ""
         if glue.policy.settings.exemptions.isExempt(recipient: recipient) { return .continue }
@@ -112,9 +139,13 @@ final class SubmissionSession: MilterSessionHandler {
         case .accept:
             return .continue
         case .overLimit, .locked:
+            // The message is counted once in the metrics, whatever its number of
+            // refused recipients.
+            let firstRefusal = !message.refusalCounted
             message.recipients -= 1
             message.refusalCounted = true
-            return refuse(verdict, account: message.account, path: .smtp, queueID: nil, recipient: recipient)
+            return refuse(verdict, account: message.account, path: .smtp, queueID: nil, renderer: message.settings.renderer,
+                          recipient: recipient, recordMetrics: firstRefusal)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
             message.trippedLock = lock
@@ -125,6 +156,8 @@ final class SubmissionSession: MilterSessionHandler {
     func endOfMessage(context: MilterContext) -> MilterResponse {
         guard let message = transaction else { return .continue }
         transaction = nil
+        let started = ContinuousClock.now
+        defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
         let queueID = context.macro("i") ?? ""
         glue.statistics.decided.add(1, ordering: .relaxed)
         if let lock = message.trippedLock {
@@ -132,32 +165,40 @@ final class SubmissionSession: MilterSessionHandler {
         }
         if message.recipients == 0 {
             // Only exempt recipients (postmaster, abuse): always let through, never counted.
+            glue.metrics.accepted.increment()
             return .continue
         }
         let verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
                                          countsAsRefusal: !message.refusalCounted)
         switch verdict {
         case .accept:
+            glue.metrics.accepted.increment()
             glue.logger.info("accepted", metadata: [
                 "queue.id": "\(queueID)", "account": "\(message.account)", "path": "\(message.path.rawValue)",
                 "recipients": "\(message.recipients)",
             ])
             return .continue
         case .overLimit, .locked:
-            return refuse(verdict, account: message.account, path: message.path, queueID: queueID)
+            return refuse(verdict, account: message.account, path: message.path, queueID: queueID,
+                          renderer: message.settings.renderer)
         case .lockedNow(let lock, _):
             return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
         }
     }
 
     func abort(context: MilterContext) { transaction = nil }
-    func close() { transaction = nil }
+    func close() {
+        transaction = nil
+        glue.metrics.sessionsActive.decrement()
+    }
 
     /// Keeps the message that tripped a lock in Postfix's hold queue: evidence for the
     /// admins, and nothing delivered. Postfix drops the quarantine reason, so it is
     /// logged here.
     private func quarantine(lock: AccountLock, account: AccountName, queueID: String, context: MilterContext) -> MilterResponse {
         let held = context.quarantine(reason: "vigie: account \(account) locked")
+        glue.metrics.quarantined.increment()
+        glue.metrics.quarantinedTotal.increment()
         glue.policy.recordTrippedMessage(lock: lock, queueID: queueID)
         glue.logger.warning("quarantined: message tripped the burst lock", metadata: [
             "queue.id": "\(queueID)", "account": "\(account)", "reason": "\(lock.reason)", "held": "\(held)",
@@ -169,25 +210,27 @@ final class SubmissionSession: MilterSessionHandler {
         return .accept
     }
 
-    private func refuse(_ verdict: Verdict, account: AccountName, path: SubmissionPath, queueID: String?,
-                        recipient: String? = nil) -> MilterResponse {
+    private func refuse(_ verdict: Verdict, account: AccountName, path: SubmissionPath, queueID: String?, renderer: NoticeRenderer,
+                        recipient: String? = nil, recordMetrics: Bool = true) -> MilterResponse {
         let now = glue.clock.now()
         var metadata: Logger.Metadata = ["account": "\(account)", "path": "\(path.rawValue)"]
         if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
         if let recipient { metadata["recipient"] = "\(EnvelopeAddress.strip(recipient))" }
         switch verdict {
         case .overLimit(let breach):
+            if recordMetrics { glue.metrics.refused(breach.kind) }
             metadata["limit"] = "\(breach.kind.logName)"
             metadata["count"] = "\(breach.count)"
             metadata["max"] = "\(breach.limit)"
             glue.logger.notice("refused: over limit", metadata: metadata)
         case .locked(let lock):
+            if recordMetrics { glue.metrics.lockedRefusals.increment() }
             metadata["locked_by"] = "\(lock.actor)"
             glue.logger.notice("refused: account locked", metadata: metadata)
         default:
             break
         }
-        guard let reply = glue.renderer.reply(for: verdict, account: account, path: path, now: now) else { return .continue }
+        guard let reply = renderer.reply(for: verdict, account: account, path: path, now: now) else { return .continue }
         let text = MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines)
         return reply.isTemporary ? .tempfail(text) : .reject(text)
     }

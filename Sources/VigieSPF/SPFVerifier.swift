@@ -89,9 +89,18 @@ public final class SPFVerifier: @unchecked Sendable {
         }
         defer { if let response { SPF_response_free(response) } }
         guard let response else { return outcome(.temperror, String(cString: SPF_strerror(status))) }
-        let result = SPFVerifier.result(SPF_response_result(response))
+        var errcode = SPF_response_errcode(response)
+        // Record errors may sit in the message list with errcode left at SUCCESS.
+        if errcode == SPF_E_SUCCESS {
+            for index in 0..<SPF_response_messages(response) {
+                if let message = SPF_response_message(response, index), SPF_error_errorp(message) != 0 {
+                    errcode = SPF_error_code(message)
+                    break
+                }
+            }
+        }
+        let result = SPFVerifier.result(SPF_response_result(response), errcode: errcode)
         var reason: String? = nil
-        let errcode = SPF_response_errcode(response)
         if errcode != SPF_E_SUCCESS {
             reason = String(cString: SPF_strerror(errcode))
         } else if result == .temperror {
@@ -100,7 +109,7 @@ public final class SPFVerifier: @unchecked Sendable {
         return outcome(result, reason)
     }
 
-    private static func result(_ raw: SPF_result_t) -> SPFResult {
+    private static func result(_ raw: SPF_result_t, errcode: SPF_errcode_t) -> SPFResult {
         switch raw {
         case SPF_RESULT_PASS: .pass
         case SPF_RESULT_FAIL: .fail
@@ -108,8 +117,13 @@ public final class SPFVerifier: @unchecked Sendable {
         case SPF_RESULT_NEUTRAL: .neutral
         case SPF_RESULT_NONE: .none
         case SPF_RESULT_PERMERROR: .permerror
-        // INVALID is what libspf2 returns when DNS said TRY_AGAIN (POSTFIX-NOTES).
-        default: .temperror
+        // INVALID comes back when DNS said TRY_AGAIN (POSTFIX-NOTES), but also
+        // for errors in the record: the error code tells them apart.
+        default:
+            switch errcode {
+            case SPF_E_SUCCESS, SPF_E_DNS_ERROR, SPF_E_NO_MEMORY, SPF_E_INTERNAL_ERROR, SPF_E_NOT_CONFIG: .temperror
+            default: .permerror
+            }
         }
     }
 }

@@ -81,9 +81,9 @@ public final class SRSCodec: Sendable {
     /// domain than the SRS domain are `.notSRS`: they are not this host's to judge.
     public func reverse(_ address: some Collection<UInt8>, now: Int64) throws(CryptoError) -> SRSReverseOutcome {
         let bytes = Array(address)
-        guard SRSCodec.tag(of: bytes) != nil else { return .notSRS }
-        guard let parsed = MailAddress(bytes) else { return .refused(.malformed("no domain, or broken quoting")) }
-        return try reverse(parsed, now: now)
+        if let parsed = MailAddress(bytes) { return try reverse(parsed, now: now) }
+        let unquoted = bytes.first == UInt8(ascii: "\"") ? Array(bytes.dropFirst()) : bytes
+        return SRSCodec.tag(of: unquoted) == nil ? .notSRS : .refused(.malformed("no domain, or broken quoting"))
     }
 
     public func reverse(_ address: String, now: Int64) throws(CryptoError) -> SRSReverseOutcome {

@@ -7,7 +7,7 @@ struct VigieCtl: ParsableCommand {
         commandName: "vigiectl",
         abstract: "See, lock and unlock the accounts Vigie limits.",
         discussion: "Talks to the running vigie daemon over its control socket. Allowed to root and to daemon.admin_group.",
-        subcommands: [Status.self, List.self, Show.self, Lock.self, Unlock.self, Reset.self,
-                      Hold.self, Release.self, Purge.self]
+        subcommands: [Status.self, List.self, Show.self, Lock.self, Unlock.self, Reset.self, Reload.self,
+                      Hold.self, Release.self, Purge.self, SRS.self, Check.self]
     )
 }

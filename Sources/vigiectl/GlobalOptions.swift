@@ -14,20 +14,23 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of tables.")
     var json = false
 
-    /// The configuration, when readable; vigiectl works with --socket alone too.
-    func loadConfiguration() throws -> VigieConfiguration? {
+    /// The configuration, when it loads (hold/release/purge need [postfix]).
+    func loadConfiguration() throws -> VigieConfiguration {
         do {
             return try ConfigLoader.load(path: config)
         } catch {
-            if socket != nil { return nil }
-            throw ValidationError("cannot read \(config): \(error)")
+            throw CleanExit.failure("cannot read \(config): \(error)")
         }
     }
 
+    /// The control socket: --socket, else the configuration's, read leniently so a
+    /// broken conf.d file still lets `vigiectl reload` ask the daemon what is wrong.
     func client() throws -> ControlClient {
         if let socket { return ControlClient(socketPath: socket) }
-        let configuration = try loadConfiguration()
-        return ControlClient(socketPath: configuration?.daemon.controlSocket ?? "/run/vigie/control.sock")
+        guard FileManager.default.isReadableFile(atPath: config) else {
+            throw CleanExit.failure("cannot read \(config): \(FileManager.default.fileExists(atPath: config) ? "permission denied" : "no such file"); give --config FILE or --socket PATH")
+        }
+        return ControlClient(socketPath: ConfigLoader.controlSocketPath(configPath: config) ?? "/run/vigie/control.sock")
     }
 
     /// Sends a request; a failure becomes a one-line error and exit status 1.

@@ -48,11 +48,13 @@ final class VigieUnderTest {
     let directory: String
     let postfix: PostfixInstance
     let configPath: String
+    /// The loopback port of the daemon's Prometheus endpoint.
+    let metricsPort: Int
     private(set) var daemon: LaunchedProcess?
     var statePath: String { directory + "/state.sqlite" }
     var controlSocket: String { directory + "/control.sock" }
 
-    init(extraConfig: String = smallLimits, startPostfix: Bool = true) throws {
+    init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
         let socket = "unix:\(directory)/milter/milter.sock"
@@ -61,6 +63,7 @@ final class VigieUnderTest {
             extraMainCF: ["milter_default_action": "tempfail"],
             extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"])
         configPath = directory + "/vigie.toml"
+        metricsPort = try LoopbackPort.free()
         let config = """
         [daemon]
         socket = "\(socket)"
@@ -74,11 +77,16 @@ final class VigieUnderTest {
         contact = "postmaster@vigie.test"
         time_zone = "UTC"
         [notify]
+        enabled = \(notify)
         admin = "admin@vigie.test"
         member_domain = "vigie.test"
         from = "vigie@vigie.test"
         [postfix]
         config_directory = "\(postfix.configDirectory)"
+        [logging]
+        destination = "stderr"
+        [metrics]
+        listen = "127.0.0.1:\(metricsPort)"
         [exempt]
         accounts = ["root", "vigie"]
         recipients = ["postmaster", "abuse"]
@@ -149,5 +157,40 @@ final class VigieUnderTest {
         _ = daemon?.stop(grace: 5)
         postfix.stop()
         if !TestDirectory.keepRequested { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
+extension VigieUnderTest {
+    /// `GET /metrics` from the daemon's endpoint, over a plain socket.
+    func scrapeMetrics() throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(metricsPort).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0, "metrics endpoint on port \(metricsPort)")
+        let request = Array("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            response += buffer[..<count]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+
+    /// The value of one sample line, e.g. `vigie_messages_total{verdict="accepted"}`.
+    func metric(_ sample: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Double(line.dropFirst(sample.count + 1))
+        }
+        return nil
     }
 }

@@ -7,6 +7,10 @@
  *   cc -O2 -o noop-milter noop.c -lmilter -lpthread
  *   noop-milter unix:/path/to.sock | inet:PORT@127.0.0.1
  *
+ * Built with -DVIGIE_STAGES it registers only the callbacks Vigie uses (MAIL, RCPT,
+ * end of message): libmilter then negotiates every other stage away, so it is the
+ * floor for a filter doing Vigie's round trips.
+ *
  * Stops on SIGTERM (libmilter's own signal thread).
  */
 #include <libmilter/mfapi.h>
@@ -37,17 +41,19 @@ int main(int argc, char **argv) {
     desc.xxfi_name = "noop";
     desc.xxfi_version = SMFI_VERSION;
     desc.xxfi_flags = 0;
-    desc.xxfi_connect = noop_connect;
-    desc.xxfi_helo = noop_helo;
     desc.xxfi_envfrom = noop_envfrom;
     desc.xxfi_envrcpt = noop_envrcpt;
-    desc.xxfi_header = noop_header;
-    desc.xxfi_eoh = noop_eoh;
-    desc.xxfi_body = noop_body;
     desc.xxfi_eom = noop_eom;
     desc.xxfi_abort = noop_abort;
     desc.xxfi_close = noop_close;
+#ifndef VIGIE_STAGES
+    desc.xxfi_connect = noop_connect;
+    desc.xxfi_helo = noop_helo;
+    desc.xxfi_header = noop_header;
+    desc.xxfi_eoh = noop_eoh;
+    desc.xxfi_body = noop_body;
     desc.xxfi_data = noop_data;
+#endif
 
     umask(0); /* the socket must be reachable by Postfix's unprivileged smtpd */
     if (smfi_setconn(argv[1]) == MI_FAILURE || smfi_register(desc) == MI_FAILURE ||

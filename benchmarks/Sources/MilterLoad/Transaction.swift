@@ -1,6 +1,13 @@
-// One SMTP session as the milter sees it, honouring what the milter negotiated:
-// stages it declined (SMFIP_NO*) are not sent, nor their macros; stages it will not
-// answer (SMFIP_NR_*) are sent without waiting for a reply.
+// One SMTP session as the milter sees it, written the way Postfix's milter8.c writes
+// it and honouring what the milter negotiated:
+// - output is buffered (Postfix's VSTREAM, 4 KiB) and flushed when a reply is about
+//   to be read or the buffer is full: a stage's macros and its command leave in one
+//   write(2), and stages the milter does not answer (SMFIP_NR_*) ride along with the
+//   next write;
+// - a stage the milter declined (SMFIP_NO*) is not sent, but its macros still are
+//   (milter8_event sends "the macros for this event, even when we're not reporting
+//   the event itself");
+// - no reply is awaited where the milter said it sends none.
 
 /// What the milter asked for in option negotiation.
 struct Negotiated {
@@ -55,26 +62,41 @@ final class Session {
     /// Sends the stage's macros (one packet, only those with a value), then the stage's
     /// command; waits for the reply unless the milter negotiated it away.
     /// Returns the reply code, or nil when none was expected.
-    private func stage(_ command: Command, macroStage: MacroStage?, values: [String: String], noReply: Bool,
-                       _ build: (inout [UInt8]) -> Void) throws -> UInt8? {
-        if let macroStage {
-            let names = negotiated.macroNames(macroStage).filter { values[$0] != nil }
-            if !names.isEmpty {
-                var macro = PacketWriter()
-                macro.packet(.macro) { bytes in
-                    bytes.append(macroStage.command.rawValue)
-                    for name in names {
-                        bytes.appendCString(name)
-                        bytes.appendCString(values[name]!)
-                    }
-                }
-                try connection.send(macro.bytes)
+    /// Bytes written by the "MTA" but not yet flushed to the socket.
+    private var pending = PacketWriter(capacity: 8192)
+    static let streamBufferSize = 4096  // VSTREAM_BUFSIZE
+
+    private func flush() throws {
+        if pending.bytes.isEmpty { return }
+        try connection.send(pending.bytes)
+        pending.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Queues a packet; writes out when the stream buffer is full.
+    private func queue(_ command: Command, _ build: (inout [UInt8]) -> Void) throws {
+        pending.packet(command, build)
+        if pending.bytes.count >= Self.streamBufferSize { try flush() }
+    }
+
+    /// Macros of a stage, sent whether or not the stage itself is.
+    private func macros(_ macroStage: MacroStage, values: [String: String]) throws {
+        let names = negotiated.macroNames(macroStage).filter { values[$0] != nil }
+        if names.isEmpty { return }
+        try queue(.macro) { bytes in
+            bytes.append(macroStage.command.rawValue)
+            for name in names {
+                bytes.appendCString(name)
+                bytes.appendCString(values[name]!)
             }
         }
-        var packet = PacketWriter()
-        packet.packet(command, build)
-        try connection.send(packet.bytes)
+    }
+
+    private func stage(_ command: Command, macroStage: MacroStage?, values: [String: String], noReply: Bool,
+                       _ build: (inout [UInt8]) -> Void) throws -> UInt8? {
+        if let macroStage { try macros(macroStage, values: values) }
+        try queue(command, build)
         if noReply { return nil }
+        try flush()
         while true {
             let (code, _) = try connection.receive()
             if code == Reply.progress { continue }
@@ -82,9 +104,10 @@ final class Session {
         }
     }
 
-    /// Runs one session (connect ... end of message) and ends it with QUIT_NC so the
-    /// connection can carry the next one. Returns the message's outcome.
-    func run(login: String, queueID: String, sender: String, recipient: String) throws -> Outcome {
+    /// Runs one session (connect ... end of message) and ends it with QUIT (Postfix:
+    /// one milter connection per SMTP session), or with QUIT_NC when `reuse` so the
+    /// connection carries the next session. Returns the message's outcome.
+    func run(login: String, queueID: String, sender: String, recipient: String, reuse: Bool) throws -> Outcome {
         let flags = negotiated.flags
         let values: [String: String] = [
             "j": "bench.test", "{daemon_name}": "bench-submission", "{daemon_addr}": "127.0.0.1",
@@ -96,10 +119,9 @@ final class Session {
         let valuesBeforeData = values.filter { $0.key != "i" }  // over SMTP, {i} exists from DATA on
 
         func finish(_ outcome: Outcome, abort: Bool) throws -> Outcome {
-            var tail = PacketWriter()
-            if abort { tail.packet(.abort) }
-            tail.packet(.quitNewConnection)
-            try connection.send(tail.bytes)
+            if abort { try queue(.abort) { _ in } }
+            try queue(reuse ? .quitNewConnection : .quit) { _ in }
+            try flush()
             return outcome
         }
         func verdict(_ code: UInt8?) -> Outcome? {
@@ -115,7 +137,7 @@ final class Session {
             }
         }
 
-        if !flags.contains(.noConnect) {
+        if flags.contains(.noConnect) { try macros(.connect, values: valuesBeforeData) } else {
             let code = try stage(.connect, macroStage: .connect, values: valuesBeforeData,
                                  noReply: flags.contains(.noReplyConnect)) {
                 $0.appendCString("localhost"); $0.append(0x34)  // '4': SMFIA_INET
@@ -123,23 +145,23 @@ final class Session {
             }
             if let outcome = verdict(code) { return try finish(outcome, abort: false) }
         }
-        if !flags.contains(.noHelo) {
+        if flags.contains(.noHelo) { try macros(.helo, values: valuesBeforeData) } else {
             let code = try stage(.helo, macroStage: .helo, values: valuesBeforeData, noReply: flags.contains(.noReplyHelo)) {
                 $0.appendCString("client.bench.test")
             }
             if let outcome = verdict(code) { return try finish(outcome, abort: false) }
         }
-        if !flags.contains(.noMail) {
+        if flags.contains(.noMail) { try macros(.envelopeFrom, values: valuesBeforeData) } else {
             let code = try stage(.mail, macroStage: .envelopeFrom, values: valuesBeforeData,
                                  noReply: flags.contains(.noReplyMail)) { $0.appendCString("<\(sender)>") }
             if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
         }
-        if !flags.contains(.noRcpt) {
+        if flags.contains(.noRcpt) { try macros(.envelopeRecipient, values: valuesBeforeData) } else {
             let code = try stage(.recipient, macroStage: .envelopeRecipient, values: valuesBeforeData,
                                  noReply: flags.contains(.noReplyRcpt)) { $0.appendCString("<\(recipient)>") }
             if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
         }
-        if !flags.contains(.noData) {
+        if flags.contains(.noData) { try macros(.data, values: values) } else {
             let code = try stage(.data, macroStage: .data, values: values, noReply: flags.contains(.noReplyData)) { _ in }
             if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
         }
@@ -151,7 +173,7 @@ final class Session {
                 if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
             }
         }
-        if !flags.contains(.noEOH) {
+        if flags.contains(.noEOH) { try macros(.endOfHeaders, values: values) } else {
             let code = try stage(.endOfHeaders, macroStage: .endOfHeaders, values: values,
                                  noReply: flags.contains(.noReplyEOH)) { _ in }
             if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }

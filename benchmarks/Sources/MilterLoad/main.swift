@@ -6,7 +6,11 @@
 //
 //   MilterLoad --socket unix:/path|inet:127.0.0.1:PORT [--concurrency 8]
 //              [--messages 20000] [--duration 10] [--warmup 200] [--accounts 1000]
-//              [--body-bytes 4096] [--label NAME] [--nodelay]
+//              [--body-bytes 4096] [--label NAME] [--nodelay] [--reuse]
+//
+// By default each session opens its own milter connection (OPTNEG included), ends
+// with QUIT and closes, as Postfix's smtpd does per SMTP connection; latency then
+// includes connect + OPTNEG. --reuse keeps one connection per worker (QUIT_NC).
 //
 // Bounded: stops after --messages sessions or --duration seconds, whichever first.
 // Loopback and unix sockets only.
@@ -28,6 +32,9 @@ struct Options {
     var bodyBytes = 4096
     var label = ""
     var noDelay = false
+    /// Keep one milter connection per worker (QUIT_NC between sessions) instead of
+    /// Postfix's one connection per SMTP session.
+    var reuse = false
 }
 
 func parseOptions() -> Options {
@@ -48,6 +55,7 @@ func parseOptions() -> Options {
         case "--body-bytes": options.bodyBytes = Int(value(arg)) ?? 4096
         case "--label": options.label = value(arg)
         case "--nodelay": options.noDelay = true
+        case "--reuse": options.reuse = true
         default: fail("unknown option \(arg)")
         }
     }
@@ -111,6 +119,7 @@ func work(worker: Int) {
         if n >= total || monotonicNanos() > deadline { return }
         if n == options.warmup { measuredStart.withLock { $0 = monotonicNanos() } }
         do {
+            let started = monotonicNanos()
             if session == nil {
                 let connection = try MilterConnection(address)
                 if options.noDelay { connection.setNoDelay() }
@@ -122,10 +131,11 @@ func work(worker: Int) {
                 }
             }
             let queueID = String(format: "4Z%09X", n)
-            let started = monotonicNanos()
-            let outcome = try session!.run(login: "member\(n % options.accounts)", queueID: queueID,
-                                           sender: "member\(n % options.accounts)@bench.test", recipient: "friend\(n)@sink.test")
+            let account = "member\(n % options.accounts)"
+            let outcome = try session!.run(login: account, queueID: queueID, sender: "\(account)@bench.test",
+                                           recipient: "friend\(n)@sink.test", reuse: options.reuse)
             let elapsed = monotonicNanos() - started
+            if !options.reuse { session = nil }
             if n >= options.warmup {
                 result.latencies.append(elapsed)
                 result.outcomes[outcome.rawValue, default: 0] += 1
@@ -148,7 +158,7 @@ for _ in 0..<options.concurrency { finished.wait() }
 let end = monotonicNanos()
 
 let all = results.withLock { $0 }
-var latencies = all.flatMap(\.latencies).sorted()
+let latencies = all.flatMap(\.latencies).sorted()
 var outcomes: [String: Int] = [:]
 for r in all { for (k, v) in r.outcomes { outcomes[k, default: 0] += v } }
 let errors = Array(all.flatMap(\.errors).prefix(5))
@@ -166,6 +176,7 @@ let report: [String: Any] = [
     "messages_per_second": seconds > 0 ? Double(latencies.count) / seconds : 0,
     "latency_ms": ["p50": percentile(0.50), "p90": percentile(0.90), "p99": percentile(0.99), "max": percentile(1.0), "mean": mean],
     "outcomes": outcomes, "errors": errors,
+    "mode": options.reuse ? "reuse" : "connection-per-session",
     "negotiated": all.first { !$0.negotiated.isEmpty }?.negotiated ?? "",
 ]
 let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])

@@ -1,6 +1,10 @@
 // Resident memory per tracked account: RSS before and after 100k accounts (default)
 // each send one message under the shipped limits. Prints one JSON object.
-//   PolicyMemory [ACCOUNTS]
+//   PolicyMemory [ACCOUNTS] [MESSAGES]
+// With MESSAGES, then sends that many more messages round robin over the (warm)
+// accounts: run it under `valgrind --tool=callgrind` with MESSAGES = 0 and N, and
+// the difference of the instruction totals / N is the instructions per message
+// (check + commit), a figure the machine's load does not change.
 
 import BenchSupport
 import Foundation
@@ -21,6 +25,8 @@ let before = residentBytes()
 var accepted = 0
 for (index, account) in names.enumerated() where BenchPolicy.send(policy, account, queueID: "4ZXQ\(index)") { accepted += 1 }
 let after = residentBytes()
+let extra = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 0 : 0
+for i in 0..<extra { _ = BenchPolicy.send(policy, names[i % names.count], queueID: "4ZXQ1B2C3D") }
 let delta = after - before
 print("""
 {"accounts": \(count), "accepted": \(accepted), "rss_before_bytes": \(before), "rss_after_bytes": \(after), \

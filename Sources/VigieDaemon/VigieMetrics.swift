@@ -1,0 +1,100 @@
+import Prometheus
+import VigieCore
+
+/// Vigie's Prometheus metrics, created once at start.
+///
+/// Labels are bounded (verdict, limit, stage): never an account or an address, so
+/// a stolen password sending to 86,000 addresses cannot blow up the time series.
+/// Per-account detail belongs to `vigiectl`. conf/grafana and conf/prometheus use
+/// exactly these names.
+public final class VigieMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+
+    let accepted: Counter
+    let overLimit: Counter
+    let lockedRefusals: Counter
+    let quarantined: Counter
+    let inbound: Counter
+    let quarantinedTotal: Counter
+    let locksByBurst: Counter
+    let locksByAdmin: Counter
+    let unlocks: Counter
+    let lockedAccounts: Gauge
+    let trackedAccounts: Gauge
+    let burstPressure: Gauge
+    let decisionSeconds: DurationHistogram
+    let sessionsTotal: Counter
+    let sessionsActive: Gauge
+    let storeErrors: Counter
+    private let refusalsByLimit: [String: Counter]
+    private let internalErrorsByStage: [String: Counter]
+
+    static let limitLabels: [String] = LimitMetric.allCases.flatMap { metric in
+        LimitWindow.allCases.map { "\(metric.rawValue)_per_\($0)" }
+    } + ["recipients_per_message"]
+    static let stages = ["mail", "rcpt", "eom", "control", "store"]
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        func verdict(_ name: String) -> Counter {
+            registry.makeCounter(name: "vigie_messages_total", labels: [("verdict", name)],
+                                 help: "Messages decided, by verdict (inbound: not a member's, not judged)")
+        }
+        accepted = verdict("accepted")
+        overLimit = verdict("over_limit")
+        lockedRefusals = verdict("locked")
+        quarantined = verdict("quarantined")
+        inbound = verdict("inbound")
+        quarantinedTotal = registry.makeCounter(name: "vigie_quarantined_total",
+                                                help: "Messages put in Postfix's hold queue as evidence of a lock")
+        locksByBurst = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "burst")], help: "Accounts locked")
+        locksByAdmin = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "admin")], help: "Accounts locked")
+        unlocks = registry.makeCounter(name: "vigie_unlocks_total", help: "Accounts unlocked by an admin")
+        lockedAccounts = registry.makeGauge(name: "vigie_locked_accounts", help: "Accounts locked now")
+        trackedAccounts = registry.makeGauge(name: "vigie_tracked_accounts", help: "Accounts with counters in memory")
+        burstPressure = registry.makeGauge(
+            name: "vigie_burst_pressure_max",
+            help: "Highest ratio, over all accounts, of burst-window usage to that account's burst threshold")
+        decisionSeconds = registry.makeDurationHistogram(
+            name: "vigie_decision_seconds",
+            buckets: [.microseconds(5), .microseconds(20), .microseconds(100), .microseconds(500), .milliseconds(2),
+                      .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)],
+            help: "Time Vigie spends deciding one milter stage (MAIL, RCPT, end of message)")
+        sessionsTotal = registry.makeCounter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
+        sessionsActive = registry.makeGauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")
+        storeErrors = registry.makeCounter(name: "vigie_store_errors_total", help: "Failed writes to the state store")
+        var refusals: [String: Counter] = [:]
+        for label in Self.limitLabels {
+            refusals[label] = registry.makeCounter(name: "vigie_refusals_total", labels: [("limit", label)],
+                                                   help: "Refusals for a limit, by limit")
+        }
+        refusalsByLimit = refusals
+        var errors: [String: Counter] = [:]
+        for stage in Self.stages {
+            errors[stage] = registry.makeCounter(name: "vigie_internal_errors_total", labels: [("stage", stage)],
+                                                 help: "Internal errors, by stage")
+        }
+        internalErrorsByStage = errors
+    }
+
+    func refused(_ kind: LimitBreach.Kind) {
+        let label: String = switch kind {
+        case .window(let metric, let window): "\(metric.rawValue)_per_\(window)"
+        case .recipientsPerMessage: "recipients_per_message"
+        }
+        refusalsByLimit[label]?.increment()
+        overLimit.increment()
+    }
+
+    func internalError(stage: String) { internalErrorsByStage[stage]?.increment() }
+
+    /// The exposition text, with the gauges that are read rather than counted
+    /// brought up to date first.
+    func exposition(policy: SendPolicy) -> [UInt8] {
+        lockedAccounts.set(to: Double(policy.activeLocks().count))
+        trackedAccounts.set(to: Double(policy.trackedAccounts))
+        burstPressure.set(to: policy.burstPressureMax())
+        return registry.emitToBuffer()
+    }
+}

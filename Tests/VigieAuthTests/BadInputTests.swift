@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import VigieAuth
+import VigieDKIM
+import VigieDNS
+
+/// Hostile or broken input gives a verdict, quickly, never a crash or a hang.
+@Suite struct BadInputTests {
+    @Test func hundredsOfSignaturesAreCappedBeforeAnyKeyIsFetched() throws {
+        let resolver = try TestNameserver.resolver()
+        let verifier = try DKIMVerifier(resolver: resolver, limits: .init(maximumSignatures: 3))
+        let good = try TestNameserver.message("rsa-pass.eml")
+        // 500 copies of signatures for 500 distinct missing selectors, then the good one last.
+        var junk = ""
+        for i in 0..<500 {
+            junk += "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=nokey\(i); h=from; "
+                + "bh=qM6v2VXzwJWkS7xzlPGOS5DZwnF4ZX1vA+LEZVQp1HE=; b=AAAA\(i)\r\n"
+        }
+        let sent = resolver.statistics.queriesSent.load(ordering: .relaxed)
+        let start = ContinuousClock.now
+        let outcome = verifier.verify(message: Array(junk.utf8) + good)
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(outcome.signatures.count == 3)
+        #expect(outcome.skippedSignatures == 498)
+        #expect(resolver.statistics.queriesSent.load(ordering: .relaxed) - sent <= 3)
+        #expect(outcome.note?.contains("498 signatures over the cap") == true)
+    }
+
+    @Test func hugeHeadersAndManyHeaders() throws {
+        let verifier = try DKIMVerifier(resolver: try TestNameserver.resolver(),
+                                        limits: .init(maximumHeaders: 100, maximumHeaderBytes: 4096))
+        let good = try TestNameserver.message("rsa-pass.eml")
+        let huge = "X-Huge: " + String(repeating: "a", count: 2_000_000) + "\r\n"
+        var many = ""
+        for i in 0..<5000 { many += "X-Many-\(i): \(i)\r\n" }
+        // Unsigned extra headers do not break the signature; the caps drop them.
+        let outcome = verifier.verify(message: Array((huge + many).utf8) + good)
+        #expect(outcome.note != nil)
+        #expect(outcome.signatures.count <= 1)
+        // A folded header of a million lines.
+        let folded = "Subject: x" + String(repeating: "\r\n y", count: 1_000_000) + "\r\n"
+        _ = verifier.verify(message: Array(folded.utf8) + good)
+    }
+
+    @Test func garbageMessagesGiveAVerdict() throws {
+        let verifier = try DKIMVerifier(resolver: try TestNameserver.resolver())
+        var generator = SystemRandomNumberGenerator()
+        var samples: [[UInt8]] = [
+            [], Array("\r\n\r\n".utf8), Array("DKIM-Signature:\r\n\r\n".utf8),
+            Array("DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sel1; h=; bh=; b=\r\n\r\nbody".utf8),
+            Array("DKIM-Signature: v=1; a=ed25519-sha256; d=example.test; s=sel 1; h=from; bh=x; b=y\r\nFrom: a\r\n\r\n".utf8),
+            Array("DKIM-Signature: v=1; a=rsa-sha256; d=\u{0}; s=\u{0}; h=from; bh=x; b=y\r\n\r\n".utf8),
+            Array("DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sel1; l=99999999999999999999; h=from; bh=x; b=y\r\n\r\n".utf8),
+            Array("no colon here\r\nDKIM-Signature: v=1\r\n".utf8),
+        ]
+        for _ in 0..<200 {
+            let length = Int.random(in: 0..<400, using: &generator)
+            var sample: [UInt8] = Array("DKIM-Signature: ".utf8)
+            for _ in 0..<length { sample.append(UInt8.random(in: 0...255, using: &generator)) }
+            sample += Array("\r\n\r\nbody\r\n".utf8)
+            samples.append(sample)
+        }
+        for sample in samples {
+            let outcome = verifier.verify(message: sample)
+            #expect(outcome.signatures.allSatisfy { $0.result != .pass })
+        }
+    }
+
+    @Test func resolverParserSurvivesRandomPackets() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0..<300, using: &generator)
+            var packet = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if packet.count > 3 { packet[2] |= 0x80 } // QR, so parsing goes further
+            _ = DNSWireFuzzing.parse(packet)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import VigieDNS
+
+@Suite struct DNSResolverTests {
+    @Test func answersNXDomainNoDataAndCache() throws {
+        let resolver = try TestNameserver.resolver()
+        guard case .success(let a) = resolver.lookup("a.spf.test", .a) else { Issue.record("A failed"); return }
+        #expect(a.records.map(\.data) == [.ipv4([192, 0, 2, 20])])
+        guard case .success(let txt) = resolver.lookup("A.SPF.TEST.", .txt) else { Issue.record("TXT failed"); return }
+        #expect(txt.records.map(\.data) == [.text([Array("v=spf1 a -all".utf8)])])
+        guard case .success(let nx) = resolver.lookup("nothing.spf.test", .txt) else { Issue.record("NX failed"); return }
+        #expect(nx.status == .nameDoesNotExist)
+        guard case .success(let nodata) = resolver.lookup("a.spf.test", .mx) else { Issue.record("NODATA failed"); return }
+        #expect(nodata.status == .noData)
+        let hits = resolver.statistics.cacheHits.load(ordering: .relaxed)
+        _ = resolver.lookup("a.spf.test", .a)
+        #expect(resolver.statistics.cacheHits.load(ordering: .relaxed) == hits + 1)
+        // A DKIM key split over several strings comes back whole.
+        guard case .success(let key) = resolver.lookup("sel1._domainkey.example.test", .txt),
+              case .text(let strings) = key.records.first?.data else { Issue.record("key failed"); return }
+        #expect(strings.count > 1)
+    }
+
+    @Test func invalidNamesAreRefusedWithoutAQuery() throws {
+        let resolver = try TestNameserver.resolver()
+        for name in ["", "a..b", "has space.test", String(repeating: "a", count: 64) + ".test", String(repeating: "a.", count: 130)] {
+            guard case .failure(.invalidName) = resolver.lookup(name, .txt) else { Issue.record("accepted \(name)"); continue }
+        }
+        #expect(resolver.statistics.queriesSent.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func deadServerTimesOutOnTime() throws {
+        let silent = try SilentNameserver()
+        let resolver = DNSResolver(configuration: .init(nameservers: [silent.address], attemptTimeout: .milliseconds(200),
+                                                        lookupTimeout: .milliseconds(500)))
+        let start = ContinuousClock.now
+        guard case .failure(.timedOut) = resolver.lookup("x.test", .a) else { Issue.record("no timeout"); return }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(400) && elapsed < .milliseconds(800), "\(elapsed)")
+        // A thread deadline shortens it further.
+        let short = ContinuousClock.now
+        _ = DNSDeadline.withDeadline(ContinuousClock.now.advanced(by: .milliseconds(100))) { resolver.lookup("y.test", .a) }
+        #expect(ContinuousClock.now - short < .milliseconds(300))
+    }
+
+    @Test func secondServerAnswersWhenTheFirstIsDead() throws {
+        let silent = try SilentNameserver()
+        let resolver = DNSResolver(configuration: .init(nameservers: [silent.address, try TestNameserver.address],
+                                                        attemptTimeout: .milliseconds(200)))
+        guard case .success(let a) = resolver.lookup("a.spf.test", .a) else { Issue.record("failover failed"); return }
+        #expect(a.status == .records)
+    }
+
+    @Test func manyThreadsShareOneResolver() throws {
+        let resolver = DNSResolver(configuration: .init(nameservers: [try TestNameserver.address], cacheCapacity: 50))
+        let failures = Atomic_Counter()
+        DispatchQueue.concurrentPerform(iterations: 400) { i in
+            let name = ["a.spf.test", "mx.spf.test", "pass.spf.test", "h\(i % 80).nowhere.test"][i % 4]
+            if case .failure = resolver.lookup(name, .txt) { failures.increment() }
+        }
+        #expect(failures.value == 0)
+    }
+
+    @Test func nameserverAddresses() {
+        #expect(NameserverAddress("127.0.0.1:5353")?.description == "127.0.0.1:5353")
+        #expect(NameserverAddress("192.0.2.53")?.port == 53)
+        #expect(NameserverAddress("[::1]:53")?.description == "[::1]:53")
+        #expect(NameserverAddress("::1")?.port == 53)
+        #expect(NameserverAddress("dns.example:53") == nil)
+        #expect(NameserverAddress("127.0.0.1:0") == nil)
+        #expect(NameserverAddress("127.0.0.1:99999") == nil)
+    }
+}
+
+enum DNSWireFuzzing {
+    static func parse(_ packet: [UInt8]) -> Bool {
+        (try? DNSMessage.parse(packet)) != nil
+    }
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Turns benchmarks/run's raw measurements (one JSON object a line) into
+results/latest.json and results/latest.md: medians over repetitions, ratios to the
+baselines of the same run, targets of issue #6 met or missed, machine facts."""
+import json, os, platform, re, statistics, subprocess, sys, datetime
+
+raw_path, results_dir, quick, reps, args = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4]), sys.argv[5]
+rows = [json.loads(line) for line in open(raw_path) if line.strip()]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception:
+        return ""
+
+
+machine = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "cores": os.cpu_count(),
+    "cpu": sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor(),
+    "memory": sh("free -h | awk '/Mem:/{print $2}'"),
+    "kernel": platform.release(),
+    "load_average_at_end": sh("cut -d' ' -f1-3 /proc/loadavg"),
+    "swift": sh("swift --version 2>&1 | head -1"),
+    "postfix": sh("postconf -d -h mail_version"),
+    "libmilter": sh("dpkg-query -W -f='${Version}' libmilter1.0.1"),
+    "opendkim": sh("dpkg-query -W -f='${Version}' opendkim"),
+    "vigie_commit": sh("git -C " + os.path.dirname(results_dir) + " rev-parse --short HEAD") +
+                    (" + uncommitted changes" if sh("git -C " + os.path.dirname(results_dir) + "/.. status --porcelain -- Sources") else ""),
+    "mode": "quick" if quick else "full",
+    "repetitions": reps,
+    "command": "benchmarks/run " + args,
+}
+
+med = statistics.median
+out = {"machine": machine, "micro": {}, "memory": None, "wire": {}, "e2e": {}, "targets": []}
+md = []
+target = lambda name, ok, figure, evidence: out["targets"].append(
+    {"target": name, "met": ok, "figure": figure, "evidence": evidence})
+
+# ---------------------------------------------------------------- micro
+micro = [r for r in rows if r["section"] == "micro"]
+
+
+def percentile_ns(metric, p):
+    """JMH percentiles are in the metric's unit; convert time to ns."""
+    unit = metric.get("scoreUnit", "")
+    value = metric.get("scorePercentiles", {}).get(p, metric.get("score"))
+    scale = {"ns": 1, "us": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9}.get(unit.split("/")[0].strip(), 1)
+    return value * scale
+
+
+if micro:
+    table = {}
+    for r in micro:
+        name = r["benchmark"]
+        m = re.search(r"accounts=(\d+)[ _]threads=(\d+)[ _]burst=(on|off)", name)
+        if not m:
+            continue
+        accounts, threads, burst = int(m.group(1)), int(m.group(2)), m.group(3)
+        gang = name.endswith("gang")
+        d = r["decisions_per_iteration"]
+        # The harness's primary metric is throughput; the wall clock is a secondary one.
+        primary = next((v for k, v in r["secondary"].items() if "wall" in k.lower()), r["primary"])
+        entry = {"benchmark": name, "accounts": accounts, "threads": threads, "burst": burst, "harness": "gang" if gang else "direct",
+                 "p50_ns_per_decision": percentile_ns(primary, "50.0") / d,
+                 "p90_ns_per_decision": percentile_ns(primary, "90.0") / d,
+                 "p99_ns_per_decision": percentile_ns(primary, "99.0") / d}
+        for key, metric in r["secondary"].items():
+            if "malloc" in key.lower():
+                entry["mallocs_per_decision_p50"] = metric.get("scorePercentiles", {}).get("50.0", metric.get("score", 0)) / d
+        table[name] = entry
+    out["micro"] = table
+
+    def find(accounts, threads, burst, gang):
+        for e in table.values():
+            if e["accounts"] == accounts and e["threads"] == threads and e["burst"] == burst and (e["harness"] == "gang") == gang:
+                return e
+        return None
+
+    md += ["## Micro: SendPolicy check + commit for one message", "",
+           "Per decision (one message = `check` at RCPT + `commit` at end of message), steady state, wall clock "
+           "from ordo-one/benchmark (median of iterations of 1,000 decisions per thread).", "",
+           "| accounts | threads | burst rule | p50 ns/decision | p99 ns/decision | mallocs/decision |", "|---:|---:|---|---:|---:|---:|"]
+    for e in sorted(table.values(), key=lambda e: (e["harness"], e["burst"], e["threads"], e["accounts"])):
+        md.append(f"| {e['accounts']:,} | {e['threads']}{' (gang)' if e['harness']=='gang' else ''} | {e['burst']} | "
+                  f"{e['p50_ns_per_decision']:.0f} | {e['p99_ns_per_decision']:.0f} | {e.get('mallocs_per_decision_p50', float('nan')):.2f} |")
+    md.append("")
+    one_m = find(1_000_000, 1, "off", False)
+    if one_m:
+        target("Policy decision < 1 µs median at 1M accounts", one_m["p50_ns_per_decision"] < 1000,
+               f"{one_m['p50_ns_per_decision']:.0f} ns", one_m["benchmark"])
+        allocs = one_m.get("mallocs_per_decision_p50")
+        if allocs is not None:
+            target("No allocation on the steady-state path (16 mallocs per iteration are the harness)", allocs < 0.05, f"{allocs:.2f} mallocs/decision", one_m["benchmark"])
+    burst_on, burst_off = find(10_000, 1, "on", False), find(10_000, 1, "off", False)
+    if burst_on and burst_off:
+        out["micro_burst_cost_ratio_10k"] = burst_on["p50_ns_per_decision"] / burst_off["p50_ns_per_decision"]
+        md.append(f"Burst rule cost (10k accounts): on/off = {out['micro_burst_cost_ratio_10k']:.2f}×, "
+                  f"{burst_on['p50_ns_per_decision'] - burst_off['p50_ns_per_decision']:.0f} ns per decision.")
+    b1on, b1off = find(1, 1, "on", False), find(1, 1, "off", False)
+    if b1on and b1off:
+        md.append(f"Burst rule cost (one busy account): on/off = {b1on['p50_ns_per_decision'] / b1off['p50_ns_per_decision']:.2f}×.")
+    scaling = []
+    for accounts in (1, 10_000, 1_000_000):
+        g1, g8 = find(accounts, 1, "off", True), find(accounts, 8, "off", True)
+        if g1 and g8:
+            speedup = g1["p50_ns_per_decision"] / g8["p50_ns_per_decision"]
+            scaling.append((accounts, speedup))
+            md.append(f"8 threads vs 1 at {accounts:,} accounts: {speedup:.2f}× the throughput "
+                      f"({g8['p50_ns_per_decision']:.0f} vs {g1['p50_ns_per_decision']:.0f} ns/decision amortised; "
+                      f"{machine['cores']} cores, so {machine['cores']}× is the ceiling).")
+    if scaling:
+        big = [s for a, s in scaling if a >= 10_000]
+        target("Decisions scale with threads (no global lock)", bool(big) and min(big) >= 1.3,
+               ", ".join(f"{a:,} accts: {s:.2f}×" for a, s in scaling), "8-thread gang vs 1-thread gang")
+    md.append("")
+
+mem = [r for r in rows if r["section"] == "memory"]
+if mem:
+    m = mem[0]
+    out["memory"] = m
+    md += ["## Memory per tracked account", "",
+           f"{m['accounts']:,} accounts each sending one message under the shipped limits: RSS delta "
+           f"{m['rss_delta_bytes'] / 1048576:.1f} MB, {m['bytes_per_account']} bytes per account; "
+           f"process RSS {m['rss_total_mb']:.1f} MB (names allocated before the baseline).", ""]
+    target("Resident set < 40 MB with 100k tracked accounts", m["rss_total_mb"] < 40,
+           f"{m['rss_total_mb']:.1f} MB total, {m['bytes_per_account']} B/account", "PolicyMemory 100000")
+
+# ---------------------------------------------------------------- wire
+wire = [r for r in rows if r["section"] == "wire"]
+if wire:
+    groups = {}
+    for r in wire:
+        groups.setdefault((r["label"], r["concurrency"]), []).append(r)
+    summary = {}
+    for (label, c), rs in groups.items():
+        summary[f"{label}@{c}"] = {
+            "label": label, "concurrency": c, "runs": len(rs),
+            "messages_per_second": med([r["messages_per_second"] for r in rs]),
+            "p50_ms": med([r["latency_ms"]["p50"] for r in rs]), "p99_ms": med([r["latency_ms"]["p99"] for r in rs]),
+            "errors": sum(r["outcomes"].get("error", 0) for r in rs),
+            "outcomes": {k: sum(r["outcomes"].get(k, 0) for r in rs) for k in {k for r in rs for k in r["outcomes"]}},
+            "negotiated": rs[0].get("negotiated", ""),
+        }
+    out["wire"] = summary
+    md += ["## Wire: milter protocol only (MilterLoad, no MTA)", "",
+           "One session = connect + OPTNEG + the stages the milter negotiated + end of message + QUIT, one milter "
+           "connection per session as Postfix does, writes buffered and flushed before each read as Postfix's milter8.c "
+           "does. `noop` = C libmilter filter answering every stage; `noopmin` = the same filter with only Vigie's "
+           "callbacks (MAIL, RCPT, EOM), so libmilter negotiates the same stages away as Vigie. Medians of "
+           f"{reps} interleaved repetitions.", "",
+           "| socket | c | noop msg/s | noopmin msg/s | vigie msg/s | vigie/noop | vigie/noopmin | p50 ms noop / noopmin / vigie | p99 ms noop / noopmin / vigie |",
+           "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for sock in ("unix", "inet"):
+        for c in (1, 8, 64):
+            n, nm, v = (summary.get(f"{x}-{sock}@{c}") for x in ("noop", "noopmin", "vigie"))
+            if not (n and nm and v):
+                continue
+            md.append(f"| {sock} | {c} | {n['messages_per_second']:.0f} | {nm['messages_per_second']:.0f} | {v['messages_per_second']:.0f} | "
+                      f"{v['messages_per_second'] / n['messages_per_second']:.2f} | {v['messages_per_second'] / nm['messages_per_second']:.2f} | "
+                      f"{n['p50_ms']:.2f} / {nm['p50_ms']:.2f} / {v['p50_ms']:.2f} | {n['p99_ms']:.2f} / {nm['p99_ms']:.2f} / {v['p99_ms']:.2f} |")
+            if c in (8, 64) and sock == "unix":
+                target(f"Wire c={c} (unix): ≥ 0.9× noop msg/s, same stages (noopmin)",
+                       v["messages_per_second"] >= 0.9 * nm["messages_per_second"],
+                       f"{v['messages_per_second'] / nm['messages_per_second']:.2f}× noopmin, "
+                       f"{v['messages_per_second'] / n['messages_per_second']:.2f}× noop(all stages)", "wire table")
+                target(f"Wire c={c} (unix): p99 ≤ 1.5× noop's (same stages)", v["p99_ms"] <= 1.5 * nm["p99_ms"],
+                       f"{v['p99_ms']:.2f} ms vs {nm['p99_ms']:.2f} ms ({v['p99_ms'] / nm['p99_ms']:.2f}×)", "wire table")
+    vu, vi = summary.get("vigie-unix@1"), summary.get("vigie-inet@1")
+    if vu and vi:
+        diff = vi["p50_ms"] - vu["p50_ms"]
+        md += ["", f"Single sequential sender (c=1): vigie p50 {vu['p50_ms']:.2f} ms over unix, {vi['p50_ms']:.2f} ms over "
+                   f"TCP loopback (difference {diff:+.2f} ms; p99 {vu['p99_ms']:.2f} vs {vi['p99_ms']:.2f} ms)."]
+        target("No stall over TCP: inet p50 within 1 ms of unix (one sequential sender)", diff < 1.0,
+               f"{diff:+.2f} ms (p99 {vi['p99_ms']:.2f} vs {vu['p99_ms']:.2f} ms)", "wire c=1")
+    negotiated = {s["label"].split("-")[0]: s["negotiated"] for s in summary.values()}
+    md += ["", "Negotiated (as MilterLoad saw it):", ""] + [f"- {k}: `{v}`" for k, v in sorted(negotiated.items())]
+    errs = {k: s["errors"] for k, s in summary.items() if s["errors"]}
+    if errs:
+        md += ["", f"Errors: {errs}"]
+    md.append("")
+
+# ---------------------------------------------------------------- e2e
+e2e = [r for r in rows if r["section"] == "e2e"]
+if e2e:
+    groups = {}
+    for r in e2e:
+        groups.setdefault((r["label"], r["concurrency"]), []).append(r)
+    summary = {f"{l}@{c}": {"label": l, "concurrency": c, "runs": len(rs),
+                            "messages_per_second": med([r["messages_per_second"] for r in rs]),
+                            "all_runs_messages_per_second": [round(r["messages_per_second"], 1) for r in rs],
+                            "ms_per_message_c1": med([r["seconds"] * 1000 / r["messages"] for r in rs]) if c == 1 else None,
+                            "errors": sum(r["errors"] for r in rs)}
+               for (l, c), rs in groups.items()}
+    out["e2e"] = summary
+    md += ["## End to end: smtp-source → private Postfix 3.7 → smtp-sink", "",
+           "4 KB messages, one message per SMTP session (smtp-source), messages/s accepted by Postfix (smtp-source wall "
+           f"time), medians of {reps} interleaved repetitions; the queue is drained between runs. `vigie` = Vigie on "
+           "the submission path (every message is member1's: `milter_macro_defaults`), `opendkim` = opendkim 2.11 "
+           "in verify mode (unsigned mail, AlwaysAddARHeader).", "",
+           "| c | none msg/s | noop msg/s | vigie msg/s | opendkim msg/s | vigie/none | vigie/noop | noop/none | opendkim/none | vigie/opendkim |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in (1, 8, 32):
+        g = {l: summary.get(f"{l}@{c}") for l in ("none", "noop", "vigie", "opendkim")}
+        if not all(g.values()):
+            continue
+        x = {l: g[l]["messages_per_second"] for l in g}
+        md.append(f"| {c} | {x['none']:.0f} | {x['noop']:.0f} | {x['vigie']:.0f} | {x['opendkim']:.0f} | {x['vigie']/x['none']:.2f} | "
+                  f"{x['vigie']/x['noop']:.2f} | {x['noop']/x['none']:.2f} | {x['opendkim']/x['none']:.2f} | {x['vigie']/x['opendkim']:.2f} |")
+        target(f"Submission path ≥ 0.9× Postfix with no milter, c={c}", x["vigie"] >= 0.9 * x["none"],
+               f"{x['vigie'] / x['none']:.2f}×", f"e2e runs: vigie {g['vigie']['all_runs_messages_per_second']} none {g['none']['all_runs_messages_per_second']}")
+    c1 = {l: summary.get(f"{l}@1") for l in ("none", "noop", "vigie", "opendkim")}
+    if all(c1.values()):
+        md += ["", "Single sequential sender (c=1), ms per message: " +
+               ", ".join(f"{l} {c1[l]['ms_per_message_c1']:.2f}" for l in c1) + "."]
+    errs = {k: s["errors"] for k, s in summary.items() if s["errors"]}
+    check = [r for r in rows if r["section"] == "e2e-check"]
+    if check:
+        out["e2e_check"] = check[0]
+        total_vigie = sum(r["messages"] for r in e2e if r["label"] == "vigie")
+        md += ["", f"Check: Vigie logged {check[0]['vigie_accepted_member1']} messages accepted for account member1 over "
+                   f"SMTP (sent through it: {total_vigie}); milter rejects in the Postfix log: {check[0]['milter_rejects']}."]
+    if errs:
+        md += ["", f"smtp-source error lines: {errs}"]
+    md.append("")
+    md += ["Not measured: Vigie on the inbound path (SPF, DKIM verify, SRS) — that code has not landed yet.", ""]
+
+# ---------------------------------------------------------------- write
+head = ["# Vigie benchmarks: latest run", "",
+        f"{machine['date']} · {machine['mode']} mode · `{machine['command'].strip()}`", "",
+        f"Machine: {machine['cores']} cores, {machine['cpu']}, {machine['memory']} RAM, Linux {machine['kernel']}, "
+        f"load average at the end {machine['load_average_at_end']} (shared machine: absolute figures are noisy, "
+        "ratios are taken within the run).  ",
+        f"{machine['swift']} · Postfix {machine['postfix']} · libmilter {machine['libmilter']} · opendkim {machine['opendkim']} · "
+        f"Vigie {machine['vigie_commit']}", ""]
+if out["targets"]:
+    head += ["## Targets of issue #6", "", "| target | met | figure |", "|---|---|---|"]
+    head += [f"| {t['target']} | {'yes' if t['met'] else '**no**'} | {t['figure']} |" for t in out["targets"]]
+    head.append("")
+os.makedirs(results_dir, exist_ok=True)
+with open(os.path.join(results_dir, "latest.json"), "w") as f:
+    json.dump(out, f, indent=2, sort_keys=True)
+with open(os.path.join(results_dir, "latest.md"), "w") as f:
+    f.write("\n".join(head + md) + "\n")
+print("\n".join(head + md))
