@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "vigie", targets: ["vigie"]),
         .executable(name: "vigiectl", targets: ["vigiectl"]),
+        .executable(name: "vigie-demo", targets: ["vigie-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -79,6 +80,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The incident #005 replay new users run first (scripts/demo): a throw-away
+        // Postfix on loopback, the real daemon, and a narration.
+        .executableTarget(name: "vigie-demo", dependencies: ["VigieTestKit"]),
         .target(name: "VigieTestKit", dependencies: ["VigieControl"], path: "Tests/VigieTestKit"),
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore"]),

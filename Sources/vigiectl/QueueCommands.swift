@@ -38,19 +38,28 @@ enum QueueAction: String {
         process.executableURL = URL(fileURLWithPath: postsuper)
         process.arguments = arguments
         let input = Pipe()
+        let messages = Pipe()
         process.standardInput = input
+        process.standardError = messages
         try process.run()
         input.fileHandleForWriting.write(Data(ids.joined(separator: "\n").appending("\n").utf8))
         try input.fileHandleForWriting.close()
+        // postsuper writes one line per queue id, then a summary: keep the summary,
+        // and everything when it fails.
+        let said = String(decoding: messages.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
+            FileHandle.standardError.write(Data(said.utf8))
             throw CleanExit.failure("postsuper \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)")
         }
+        let summary = said.split(separator: "\n").last { !$0.contains(": placed on hold") && !$0.contains(": released")
+            && !$0.contains(": removed") }
         _ = try options.send(ControlRequest(command: .recordQueueAction, account: report.account,
                                             reason: "\(rawValue) of \(ids.count) queue ids: \(ids.joined(separator: " "))",
                                             queueAction: AuditEvent.Action(rawValue: rawValue), queueIDs: ids))
         if options.json { return try options.printJSON(["action": rawValue, "queueIDs": ids.joined(separator: " ")]) }
         print("\(rawValue): \(ids.count) queue id(s) of lock \(latest) for \(report.account): \(ids.joined(separator: " "))")
+        if let summary { print(summary) }
     }
 }
 
