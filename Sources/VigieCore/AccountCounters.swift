@@ -44,7 +44,7 @@ public struct AccountCounters: Sendable, Equatable {
     /// Brings every window forward to `now`.
     public mutating func advance(to now: Int64, burstWindow: Int64) {
         for window in LimitWindow.allCases {
-            let length = window.duration.milliseconds
+            let length = window.milliseconds
             self[.messages, window].advance(to: now, length: length)
             self[.recipients, window].advance(to: now, length: length)
         }
@@ -54,6 +54,6 @@ public struct AccountCounters: Sendable, Equatable {
 
     /// True when every window has fully decayed: the account can be forgotten.
     public func isIdle(at now: Int64) -> Bool {
-        now - lastActivity > 2 * LimitWindow.day.duration.milliseconds && refusalsInARow == 0
+        now - lastActivity > 2 * LimitWindow.day.milliseconds && refusalsInARow == 0
     }
 }

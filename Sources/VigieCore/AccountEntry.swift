@@ -1,7 +1,6 @@
 /// What the policy keeps in memory for one account.
 struct AccountEntry: Sendable {
     var counters = AccountCounters()
-    var lock: AccountLock?
     /// Limits in force, cached with the group lookup they came from.
     var limits: EffectiveLimits?
     var limitsExpire: Int64 = 0

@@ -15,6 +15,17 @@ public enum LimitWindow: Int, CaseIterable, Sendable, Codable, CustomStringConve
         }
     }
 
+    /// `duration` in milliseconds, as a constant: converting a `Duration` costs
+    /// 128-bit arithmetic, on every window of every decision.
+    @inlinable
+    public var milliseconds: Int64 {
+        switch self {
+        case .minute: 60_000
+        case .hour: 3_600_000
+        case .day: 86_400_000
+        }
+    }
+
     /// The config key for this window (`per_minute`, ...).
     public var configKey: String { "per_\(self)" }
 

@@ -5,18 +5,18 @@ extension SendPolicy {
         let now = clock.now()
         let lock = AccountLock(account: account, lockedAt: now, actor: actor, reason: reason)
         let isNew = shard(for: account).state.withLock { shard -> Bool in
-            if shard.accounts[account]?.lock != nil { return false }
-            shard.accounts[account, default: AccountEntry()].lock = lock
+            if shard.locks[account] != nil { return false }
+            shard.locks[account] = lock
             return true
         }
         guard isNew else { return nil }
         do {
             let stored = try store.recordLock(lock, evidence: [])
-            shard(for: account).state.withLock { $0.accounts[account]?.lock = stored }
+            shard(for: account).state.withLock { $0.locks[account] = stored }
             return stored
         } catch {
             // Not durable means not done: roll back so the admin's retry is honest.
-            shard(for: account).state.withLock { $0.accounts[account]?.lock = nil }
+            shard(for: account).state.withLock { _ = $0.locks.removeValue(forKey: account) }
             throw error
         }
     }
@@ -27,13 +27,12 @@ extension SendPolicy {
     public func unlock(account: AccountName, actor: String, reason: String) throws -> AccountLock? {
         let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
         let wasLocked = shard(for: account).state.withLock { shard -> Bool in
-            guard var entry = shard.accounts[account] else { return false }
-            let wasLocked = entry.lock != nil
-            entry.lock = nil
-            entry.counters = AccountCounters()
-            entry.recent.removeAll()
-            shard.accounts[account] = entry
-            shard.dirty.insert(account)
+            let wasLocked = shard.locks.removeValue(forKey: account) != nil
+            if shard.accounts[account] != nil {
+                shard.accounts[account]!.counters = AccountCounters()
+                shard.accounts[account]!.recent.removeAll()
+                shard.dirty.insert(account)
+            }
             return wasLocked
         }
         return ended ?? (wasLocked ? AccountLock(account: account, lockedAt: clock.now(), actor: actor, reason: reason) : nil)
@@ -57,14 +56,14 @@ extension SendPolicy {
 
     /// Whether Vigie has seen this account, or has anything stored about it.
     public func knows(account: AccountName) -> Bool {
-        if shard(for: account).state.withLock({ $0.accounts[account] != nil }) { return true }
+        if shard(for: account).state.withLock({ $0.accounts[account] != nil || $0.locks[account] != nil }) { return true }
         return ((try? store.auditTrail(account: account)) ?? []).isEmpty == false
     }
 
     /// Locks in force, oldest first.
     public func activeLocks() -> [AccountLock] {
         shards.flatMap { shard in
-            shard.state.withLock { $0.accounts.values.compactMap(\.lock) }
+            shard.state.withLock { Array($0.locks.values) }
         }.sorted { $0.lockedAt < $1.lockedAt }
     }
 
@@ -85,7 +84,7 @@ extension SendPolicy {
         var highest = 0.0
         for shard in shards {
             shard.state.withLock { shard in
-                for entry in shard.accounts.values where entry.lock == nil {
+                for (account, entry) in shard.accounts where shard.locks[account] == nil {
                     let limits = entry.limitsGeneration == configured.generation ? (entry.limits ?? fallback) : fallback
                     var counters = entry.counters
                     counters.burstMessages.advance(to: now, length: window)
@@ -105,8 +104,8 @@ extension SendPolicy {
     /// The busiest senders over the last hour.
     public func topSenders(limit: Int) -> [SenderActivity] {
         let now = clock.now().milliseconds
-        let hour = LimitWindow.hour.duration.milliseconds
-        let day = LimitWindow.day.duration.milliseconds
+        let hour = LimitWindow.hour.milliseconds
+        let day = LimitWindow.day.milliseconds
         let burstWindow = self.burstWindow
         var all: [SenderActivity] = []
         for shard in shards {
@@ -116,11 +115,12 @@ extension SendPolicy {
                     counters.advance(to: now, burstWindow: burstWindow)
                     let messages = Int(counters.messagesPerHour.estimate(at: now, length: hour).rounded())
                     let daily = Int(counters.messagesPerDay.estimate(at: now, length: day).rounded())
-                    guard messages > 0 || daily > 0 || entry.lock != nil else { continue }
+                    let locked = shard.locks[account] != nil
+                    guard messages > 0 || daily > 0 || locked else { continue }
                     all.append(SenderActivity(
                         account: account.value, messagesLastHour: messages,
                         recipientsLastHour: Int(counters.recipientsPerHour.estimate(at: now, length: hour).rounded()),
-                        messagesLastDay: daily, locked: entry.lock != nil))
+                        messagesLastDay: daily, locked: locked))
                 }
             }
         }
@@ -137,13 +137,13 @@ extension SendPolicy {
         let (counters, lock) = shard(for: account).state.withLock { shard -> (AccountCounters, AccountLock?) in
             var counters = shard.accounts[account]?.counters ?? AccountCounters()
             counters.advance(to: now, burstWindow: burstWindow)
-            return (counters, shard.accounts[account]?.lock)
+            return (counters, shard.locks[account])
         }
         var usage: [AccountReport.Usage] = []
         for metric in LimitMetric.allCases {
             for window in LimitWindow.allCases {
                 let limit = limits.limit(metric, window)
-                let used = counters[metric, window].estimate(at: now, length: window.duration.milliseconds)
+                let used = counters[metric, window].estimate(at: now, length: window.milliseconds)
                 usage.append(.init(metric: metric.rawValue, window: window.description, used: Int(used.rounded()),
                                    limit: limit.value.maximum, source: limit.source.description))
             }

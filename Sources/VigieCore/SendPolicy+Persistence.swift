@@ -12,7 +12,7 @@ extension SendPolicy {
                 guard !shard.dirty.isEmpty else { return }
                 for account in shard.dirty {
                     guard let entry = shard.accounts[account] else { continue }
-                    if entry.lock == nil && entry.counters.isIdle(at: now) {
+                    if shard.locks[account] == nil && entry.counters.isIdle(at: now) {
                         shard.accounts[account] = nil
                         changes.append((account, nil))
                     } else {
@@ -40,7 +40,7 @@ extension SendPolicy {
     public func markAllForEviction() {
         for shard in shards {
             shard.state.withLock { shard in
-                for (account, entry) in shard.accounts where entry.lock == nil {
+                for account in shard.accounts.keys where shard.locks[account] == nil {
                     shard.dirty.insert(account)
                 }
             }

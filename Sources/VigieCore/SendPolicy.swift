@@ -44,6 +44,9 @@ public final class SendPolicy: Sendable {
     final class Shard: Sendable {
         struct Contents: ~Copyable {
             var accounts: [AccountName: AccountEntry] = [:]
+            /// Locks in force. Apart from the counters: few accounts are ever locked,
+            /// and an optional lock inline in every entry cost ~70 bytes per account.
+            var locks: [AccountName: AccountLock] = [:]
             /// Accounts whose counters changed since the last flush.
             var dirty: Set<AccountName> = []
         }
@@ -66,7 +69,7 @@ public final class SendPolicy: Sendable {
     }
 
     func shard(for account: AccountName) -> Shard {
-        shards[Int(UInt(bitPattern: account.hashValue) % UInt(Self.shardCount))]
+        shards[Int(UInt(bitPattern: account.hash) % UInt(Self.shardCount))]
     }
 
     var burstWindow: Int64 { Self.burstWindow(configured.settings) }
@@ -89,7 +92,7 @@ public final class SendPolicy: Sendable {
         }
         for lock in locks {
             let account = AccountName(normalized: lock.account)
-            shard(for: account).state.withLock { $0.accounts[account, default: AccountEntry()].lock = lock }
+            shard(for: account).state.withLock { $0.locks[account] = lock }
         }
     }
 
@@ -101,7 +104,7 @@ public final class SendPolicy: Sendable {
 
     /// The lock in force for `account`, if any. Cheap: called at MAIL FROM.
     public func lock(of account: AccountName) -> AccountLock? {
-        shard(for: account).state.withLock { $0.accounts[account]?.lock }
+        shard(for: account).state.withLock { $0.locks[account] }
     }
 
     /// Decides a message in progress without counting it (at RCPT TO, when the
@@ -131,82 +134,106 @@ public final class SendPolicy: Sendable {
         }
     }
 
+    /// What one pass under the shard mutex found.
+    enum Outcome {
+        case verdict(Verdict)
+        case newLock(AccountLock, BurstTrigger, [RecentMessage])
+        /// The account's cached limits are missing or stale: resolve them outside
+        /// the mutex (NSS may block) and come back.
+        case needLimits
+    }
+
     private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool) -> Verdict {
         let configured = self.configured
         let settings = configured.settings
         // Exempt accounts are never counted nor locked, whoever forgets to ask first.
-        if settings.exemptions.accounts.contains(account) { return .accept }
+        if !settings.exemptions.accounts.isEmpty, settings.exemptions.accounts.contains(account) { return .accept }
         let now = clock.now().milliseconds
-        let limits = effectiveLimits(for: account, now: now, configured: configured)
-        let burst = settings.burst
-        let burstWindow = Self.burstWindow(settings)
-
-        enum Outcome {
-            case verdict(Verdict)
-            case newLock(AccountLock, BurstTrigger, [RecentMessage])
-        }
-
-        let outcome: Outcome = shard(for: account).state.withLock { shard in
-            let outcome: Outcome = {
-                // Taken out of the table and put back, so the entry is uniquely
-                // referenced while it changes: its `recent` array is then appended to
-                // in place rather than copied.
-                var entry = shard.accounts.removeValue(forKey: account) ?? AccountEntry()
-                defer { shard.accounts[account] = entry }
-                if let lock = entry.lock { return .verdict(.locked(lock)) }
-                entry.counters.advance(to: now, burstWindow: burstWindow)
-                entry.counters.lastActivity = now
-
-                if let breach = Self.breach(limits: limits, counters: entry.counters, recipients: recipients, now: now) {
-                    if countsAsRefusal { entry.counters.refusalsInARow &+= 1 }
-                    if let threshold = burst.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
-                        let trigger = BurstTrigger.refusalsInARow(Int(entry.counters.refusalsInARow))
-                        return .newLock(Self.lockNow(&entry, account: account, trigger: trigger, now: now, window: burstWindow), trigger,
-                                        entry.recent)
-                    }
-                    return .verdict(.overLimit(breach))
+        let shard = shard(for: account)
+        var fresh: EffectiveLimits?
+        while true {
+            let outcome: Outcome = shard.state.withLock { shard in
+                if let lock = shard.locks[account] { return .verdict(.locked(lock)) }
+                // The entry is changed in place inside the table: one lookup, no copy.
+                let outcome = Self.decide(
+                    entry: &shard.accounts[account, default: AccountEntry()], account: account, recipients: recipients,
+                    queueID: queueID, countsAsRefusal: countsAsRefusal, now: now, configured: configured, fresh: fresh)
+                switch outcome {
+                case .needLimits: break
+                case .newLock(let lock, _, _):
+                    shard.locks[account] = lock
+                    shard.dirty.insert(account)
+                case .verdict:
+                    shard.dirty.insert(account)
                 }
-
-                if let trigger = Self.burstTrigger(limits, window: burst.window, counters: entry.counters, recipients: recipients,
-                                                   now: now, windowLength: burstWindow) {
-                    return .newLock(Self.lockNow(&entry, account: account, trigger: trigger, now: now, window: burstWindow), trigger,
-                                    entry.recent)
-                }
-
-                if let queueID {
-                    entry.counters.refusalsInARow = 0
-                    for window in LimitWindow.allCases {
-                        entry.counters[.messages, window].add(1)
-                        entry.counters[.recipients, window].add(recipients)
-                    }
-                    entry.counters.burstMessages.add(1)
-                    entry.counters.burstRecipients.add(recipients)
-                    if !queueID.isEmpty {
-                        Self.remember(&entry.recent, RecentMessage(queueID: queueID, acceptedAt: now),
-                                      capacity: min(1000, (limits.burstMessages.value.maximum ?? 100) + 1), window: burstWindow)
-                    }
-                }
-                return .verdict(.accept)
-            }()
-            shard.dirty.insert(account)
-            return outcome
-        }
-
-        switch outcome {
-        case .verdict(let verdict):
-            return verdict
-        case .newLock(let lock, let trigger, let recent):
-            let evidence = recent.filter { $0.acceptedAt > now - burstWindow }
-            let stored = storeLock(lock, evidence: evidence)
-            events?.accountLocked(stored, trigger: trigger, evidence: evidence.count)
-            return .lockedNow(stored, trigger)
+                return outcome
+            }
+            switch outcome {
+            case .needLimits:
+                let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
+                fresh = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
+            case .verdict(let verdict):
+                return verdict
+            case .newLock(let lock, let trigger, let recent):
+                let evidence = recent.filter { $0.acceptedAt > now - Self.burstWindow(settings) }
+                let stored = storeLock(lock, evidence: evidence)
+                events?.accountLocked(stored, trigger: trigger, evidence: evidence.count)
+                return .lockedNow(stored, trigger)
+            }
         }
     }
 
-    private static func lockNow(_ entry: inout AccountEntry, account: AccountName, trigger: BurstTrigger, now: Int64, window: Int64) -> AccountLock {
-        let lock = AccountLock(account: account, lockedAt: UnixTime(milliseconds: now), actor: "vigie", reason: trigger.description)
-        entry.lock = lock
-        return lock
+    /// The decision itself, on the account's entry, under its shard's mutex.
+    private static func decide(
+        entry: inout AccountEntry, account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
+        now: Int64, configured: Configured, fresh: EffectiveLimits?
+    ) -> Outcome {
+        let settings = configured.settings
+        if let fresh {
+            entry.limits = fresh
+            entry.limitsExpire = now + settings.groupCacheLifetime.milliseconds
+            entry.limitsGeneration = configured.generation
+        }
+        guard let limits = entry.limits, entry.limitsExpire > now, entry.limitsGeneration == configured.generation else {
+            return .needLimits
+        }
+        let burst = settings.burst
+        let burstWindow = Self.burstWindow(settings)
+        entry.counters.advance(to: now, burstWindow: burstWindow)
+        entry.counters.lastActivity = now
+
+        if let breach = Self.breach(limits: limits, counters: entry.counters, recipients: recipients, now: now) {
+            if countsAsRefusal { entry.counters.refusalsInARow &+= 1 }
+            if let threshold = burst.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
+                let trigger = BurstTrigger.refusalsInARow(Int(entry.counters.refusalsInARow))
+                return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent)
+            }
+            return .verdict(.overLimit(breach))
+        }
+
+        if let trigger = Self.burstTrigger(limits, window: burst.window, counters: entry.counters, recipients: recipients,
+                                           now: now, windowLength: burstWindow) {
+            return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent)
+        }
+
+        if let queueID {
+            entry.counters.refusalsInARow = 0
+            for window in LimitWindow.allCases {
+                entry.counters[.messages, window].add(1)
+                entry.counters[.recipients, window].add(recipients)
+            }
+            entry.counters.burstMessages.add(1)
+            entry.counters.burstRecipients.add(recipients)
+            if !queueID.isEmpty {
+                Self.remember(&entry.recent, RecentMessage(queueID: queueID, acceptedAt: now),
+                              capacity: min(1000, (limits.burstMessages.value.maximum ?? 100) + 1), window: burstWindow)
+            }
+        }
+        return .verdict(.accept)
+    }
+
+    private static func lock(_ account: AccountName, trigger: BurstTrigger, now: Int64) -> AccountLock {
+        AccountLock(account: account, lockedAt: UnixTime(milliseconds: now), actor: "vigie", reason: trigger.description)
     }
 
     /// Writes a new lock durably, then puts its id in memory. Until the write
@@ -218,7 +245,7 @@ public final class SendPolicy: Sendable {
             shard(for: account).state.withLock { shard in
                 // The store may answer with a lock already in force (an admin's lock
                 // racing the burst rule): that one, with its id, is the lock.
-                if shard.accounts[account]?.lock?.id == nil { shard.accounts[account]?.lock = stored }
+                if shard.locks[account]?.id == nil { shard.locks[account] = stored }
             }
             return stored
         } catch {
@@ -244,7 +271,7 @@ public final class SendPolicy: Sendable {
         }
         var worst: LimitBreach?
         for window in LimitWindow.allCases {
-            let length = window.duration.milliseconds
+            let length = window.milliseconds
             for (metric, amount) in [(LimitMetric.messages, 1), (.recipients, recipients)] {
                 guard let limit = limits.limit(metric, window).value.maximum else { continue }
                 let count = counters[metric, window]
@@ -276,26 +303,4 @@ public final class SendPolicy: Sendable {
         return nil
     }
 
-    /// The limits in force, from the per-account cache or a fresh group lookup.
-    /// The lookup runs outside every mutex: NSS may block on LDAP.
-    func effectiveLimits(for account: AccountName, now: Int64, configured: Configured) -> EffectiveLimits {
-        let cached = shard(for: account).state.withLock { shard -> EffectiveLimits? in
-            guard let entry = shard.accounts[account], entry.limitsExpire > now,
-                  entry.limitsGeneration == configured.generation else { return nil }
-            return entry.limits
-        }
-        if let cached { return cached }
-        let settings = configured.settings
-        let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
-        let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
-        let expire = now + settings.groupCacheLifetime.milliseconds
-        shard(for: account).state.withLock { shard in
-            var entry = shard.accounts.removeValue(forKey: account) ?? AccountEntry()
-            entry.limits = limits
-            entry.limitsExpire = expire
-            entry.limitsGeneration = configured.generation
-            shard.accounts[account] = entry
-        }
-        return limits
-    }
 }
