@@ -12,8 +12,8 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check SPF and DKIM of a message file and print the Authentication-Results Vigie would add.",
         discussion: """
-        Exit status: 0 when the message would be delivered, 2 when the SPF policy would refuse it, \
-        1 on a usage or file error.
+        Exit status: 0 when the message would be delivered, 2 when the SPF policy would refuse it, 1 when the \
+        file cannot be read, 64 on a usage error.
         """)
 
     @Argument(help: "The message (RFC 5322 text, CRLF or LF line ends).")
