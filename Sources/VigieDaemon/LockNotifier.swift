@@ -122,9 +122,18 @@ public final class LockNotifier: Sendable {
         let input = Pipe()
         process.standardInput = input
         try process.run()
+        // A sendmail that never finishes (postdrop denied under a sandbox retries
+        // forever) must not hold the notifier queue, nor the shutdown that drains it.
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(30), execute: watchdog)
+        defer { watchdog.cancel() }
+        // The message (a few KiB) fits in the pipe's buffer: this write cannot block.
         input.fileHandleForWriting.write(Data(message.utf8))
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
+        guard process.terminationReason == .exit else {
+            throw NotifierFailure(description: "\(settings.sendmail) did not finish within 30 s and was stopped")
+        }
         guard process.terminationStatus == 0 else {
             throw NotifierFailure(description: "\(settings.sendmail) exited with status \(process.terminationStatus)")
         }
