@@ -2,10 +2,10 @@
 struct AccountEntry: Sendable {
     var counters = AccountCounters()
     /// Limits in force, cached with the group lookup they came from.
-    var limits: EffectiveLimits?
+    /// Limits in force (shared with the accounts of the same profile), cached with
+    /// the group lookup they came from until `limitsExpire`.
+    var limits: SharedLimits?
     var limitsExpire: Int64 = 0
-    /// The settings generation the cached limits were resolved under.
-    var limitsGeneration = 0
     /// Recently accepted messages, oldest first, for the evidence of a burst lock.
     /// Bounded by the burst threshold; allocated once per active account.
     var recent: [RecentMessage] = []

@@ -85,7 +85,7 @@ extension SendPolicy {
         for shard in shards {
             shard.state.withLock { shard in
                 for (account, entry) in shard.accounts where shard.locks[account] == nil {
-                    let limits = entry.limitsGeneration == configured.generation ? (entry.limits ?? fallback) : fallback
+                    let limits = entry.limits.flatMap { $0.generation == configured.generation ? $0.limits : nil } ?? fallback
                     var counters = entry.counters
                     counters.burstMessages.advance(to: now, length: window)
                     counters.burstRecipients.advance(to: now, length: window)

@@ -6,6 +6,7 @@ extension SendPolicy {
     @discardableResult
     public func flushCounters() -> Int {
         let now = clock.now().milliseconds
+        let window = burstWindow
         var changes: [(AccountName, AccountCounters?)] = []
         for shard in shards {
             shard.state.withLock { shard in
@@ -17,6 +18,11 @@ extension SendPolicy {
                         changes.append((account, nil))
                     } else {
                         changes.append((account, entry.counters))
+                        // Evidence candidates older than the burst window can never be
+                        // evidence again: free them rather than keep them for days.
+                        if !entry.recent.isEmpty, now - entry.counters.lastActivity > window {
+                            shard.accounts[account]!.recent = []
+                        }
                     }
                 }
                 shard.dirty.removeAll(keepingCapacity: true)

@@ -37,6 +37,7 @@ public final class SendPolicy: Sendable {
     let clock: any TimeSource
     let events: (any PolicyEvents)?
     let shards: [Shard]
+    let profiles = LimitProfiles()
     private static let shardCount = 64
 
     /// One slice of the account table. A class, because `Mutex` cannot be copied
@@ -150,7 +151,7 @@ public final class SendPolicy: Sendable {
         if !settings.exemptions.accounts.isEmpty, settings.exemptions.accounts.contains(account) { return .accept }
         let now = clock.now().milliseconds
         let shard = shard(for: account)
-        var fresh: EffectiveLimits?
+        var fresh: SharedLimits?
         while true {
             let outcome: Outcome = shard.state.withLock { shard in
                 if let lock = shard.locks[account] { return .verdict(.locked(lock)) }
@@ -171,7 +172,7 @@ public final class SendPolicy: Sendable {
             switch outcome {
             case .needLimits:
                 let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
-                fresh = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
+                fresh = profiles.limits(for: account, memberOf: memberOf, settings: settings, generation: configured.generation)
             case .verdict(let verdict):
                 return verdict
             case .newLock(let lock, let trigger, let recent):
@@ -186,17 +187,17 @@ public final class SendPolicy: Sendable {
     /// The decision itself, on the account's entry, under its shard's mutex.
     private static func decide(
         entry: inout AccountEntry, account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
-        now: Int64, configured: Configured, fresh: EffectiveLimits?
+        now: Int64, configured: Configured, fresh: SharedLimits?
     ) -> Outcome {
         let settings = configured.settings
         if let fresh {
             entry.limits = fresh
             entry.limitsExpire = now + settings.groupCacheLifetime.milliseconds
-            entry.limitsGeneration = configured.generation
         }
-        guard let limits = entry.limits, entry.limitsExpire > now, entry.limitsGeneration == configured.generation else {
+        guard let shared = entry.limits, entry.limitsExpire > now, shared.generation == configured.generation else {
             return .needLimits
         }
+        let limits = shared.limits
         let burst = settings.burst
         let burstWindow = Self.burstWindow(settings)
         entry.counters.advance(to: now, burstWindow: burstWindow)
