@@ -103,6 +103,11 @@ public final class SendPolicy: Sendable {
         configured.settings.exemptions.accounts.contains(account)
     }
 
+    /// Whether a recipient must stay reachable whatever the limits (postmaster, abuse).
+    public func isExempt(recipient: String) -> Bool {
+        configured.settings.exemptions.isExempt(recipient: recipient)
+    }
+
     /// The lock in force for `account`, if any. Cheap: called at MAIL FROM.
     public func lock(of account: AccountName) -> AccountLock? {
         shard(for: account).state.withLock { $0.locks[account] }

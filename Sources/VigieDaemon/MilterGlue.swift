@@ -129,7 +129,7 @@ final class SubmissionSession: MilterSessionHandler {
         defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
         defer { transaction = message }
         let recipient = arguments.first ?? ""
-        if glue.policy.settings.exemptions.isExempt(recipient: recipient) { return .continue }
+        if glue.policy.isExempt(recipient: recipient) { return .continue }
         message.recipients += 1
         if message.path == .local || message.trippedLock != nil { return .continue }
 
