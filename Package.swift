@@ -66,6 +66,8 @@ let package = Package(
             name: "VigieDaemon",
             dependencies: [
                 "VigieCore", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS",
+                // The inbound role (issue 4): SPF and DKIM checks.
+                "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -1,5 +1,8 @@
 internal import CMilter
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// libmilter glue: the C callbacks (trampolines) that find a connection's Swift
 /// handler and call it.
@@ -29,9 +32,13 @@ enum MilterRegistration {
         description.xxfi_flags = UInt(configuration.actions.rawValue) | UInt(SMFIF_SETSYMLIST)
         let stages = configuration.stages
         if stages.contains(.connect) { description.xxfi_connect = milterConnect }
+        if stages.contains(.helo) { description.xxfi_helo = milterHelo }
         if stages.contains(.envelopeFrom) { description.xxfi_envfrom = milterEnvelopeFrom }
         if stages.contains(.envelopeRecipient) { description.xxfi_envrcpt = milterEnvelopeRecipient }
         if stages.contains(.data) { description.xxfi_data = milterData }
+        if stages.contains(.header) { description.xxfi_header = milterHeader }
+        if stages.contains(.endOfHeaders) { description.xxfi_eoh = milterEndOfHeaders }
+        if stages.contains(.body) { description.xxfi_body = milterBody }
         if stages.contains(.endOfMessage) { description.xxfi_eom = milterEndOfMessage }
         description.xxfi_abort = milterAbort
         description.xxfi_close = milterClose
@@ -89,10 +96,56 @@ private func arguments(_ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?
     return out
 }
 
-private let milterConnect: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<sockaddr>?) -> sfsistat = { ctx, hostname, _ in
+private let milterConnect: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<sockaddr>?) -> sfsistat = { ctx, hostname, address in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
     let name = hostname.map { String(cString: $0) } ?? ""
-    return status(session.connect(hostname: name, context: MilterContext(ctx)), ctx)
+    return status(session.connect(hostname: name, clientAddress: numericAddress(address), context: MilterContext(ctx)), ctx)
+}
+
+/// The client address as text (inet_ntop), or nil for a missing address or a
+/// family other than IPv4/IPv6 (libmilter passes AF_UNIX for local sessions).
+private func numericAddress(_ address: UnsafeMutablePointer<sockaddr>?) -> String? {
+    guard let address else { return nil }
+    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+    let family = Int32(address.pointee.sa_family)
+    let converted: UnsafePointer<CChar>? = buffer.withUnsafeMutableBufferPointer { out in
+        switch family {
+        case AF_INET:
+            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                withUnsafePointer(to: sin.pointee.sin_addr) { inet_ntop(AF_INET, $0, out.baseAddress, socklen_t(out.count)) }
+            }
+        case AF_INET6:
+            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                withUnsafePointer(to: sin6.pointee.sin6_addr) { inet_ntop(AF_INET6, $0, out.baseAddress, socklen_t(out.count)) }
+            }
+        default:
+            return nil
+        }
+    }
+    guard converted != nil else { return nil }
+    return String(cString: buffer)
+}
+
+private let milterHelo: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.helo(name: name.map { String(cString: $0) } ?? "", context: MilterContext(ctx)), ctx)
+}
+
+private let milterHeader: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name, value in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.header(name: name.map { String(cString: $0) } ?? "", value: value.map { String(cString: $0) } ?? "",
+                                 context: MilterContext(ctx)), ctx)
+}
+
+private let milterEndOfHeaders: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    return status(session.endOfHeaders(context: MilterContext(ctx)), ctx)
+}
+
+private let milterBody: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, Int) -> sfsistat = { ctx, bytes, length in
+    guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    let chunk = bytes.map { Array(UnsafeBufferPointer(start: $0, count: max(0, length))) } ?? []
+    return status(session.body(chunk: chunk, context: MilterContext(ctx)), ctx)
 }
 
 private let milterEnvelopeFrom: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat = { ctx, argv in

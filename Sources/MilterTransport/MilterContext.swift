@@ -29,6 +29,47 @@ public struct MilterContext {
         reason.withCString { smfi_quarantine(ctx, UnsafeMutablePointer(mutating: $0)) } == MI_SUCCESS
     }
 
+    /// Appends a header field to the message. Only at end of message, with
+    /// `.addHeaders`. Folding in `value` is "\n\t" (no CR). The corresponding C
+    /// function is `smfi_addheader`. Returns false when libmilter refused.
+    @discardableResult
+    public func addHeader(name: String, value: String) -> Bool {
+        name.withCString { cName in
+            value.withCString { cValue in
+                smfi_addheader(ctx, UnsafeMutablePointer(mutating: cName), UnsafeMutablePointer(mutating: cValue))
+            }
+        } == MI_SUCCESS
+    }
+
+    /// Inserts a header field at `index` (0 = top of the message, before Postfix's
+    /// own Received). Only at end of message, with `.addHeaders`. The corresponding
+    /// C function is `smfi_insheader`.
+    @discardableResult
+    public func insertHeader(index: Int, name: String, value: String) -> Bool {
+        name.withCString { cName in
+            value.withCString { cValue in
+                smfi_insheader(ctx, Int32(clamping: index), UnsafeMutablePointer(mutating: cName),
+                               UnsafeMutablePointer(mutating: cValue))
+            }
+        } == MI_SUCCESS
+    }
+
+    /// Replaces the `index`-th (1-based, counted among fields of that name) header
+    /// field named `name`; an empty `value` deletes it. Only at end of message, with
+    /// `.changeHeaders`. The corresponding C function is `smfi_chgheader`.
+    @discardableResult
+    public func changeHeader(name: String, index: Int, value: String) -> Bool {
+        name.withCString { cName in
+            if value.isEmpty {
+                return smfi_chgheader(ctx, UnsafeMutablePointer(mutating: cName), Int32(clamping: index), nil)
+            }
+            return value.withCString { cValue in
+                smfi_chgheader(ctx, UnsafeMutablePointer(mutating: cName), Int32(clamping: index),
+                               UnsafeMutablePointer(mutating: cValue))
+            }
+        } == MI_SUCCESS
+    }
+
     /// Sets the reply for the current response; multi-line through the C shim.
     /// The corresponding C functions are `smfi_setreply` and `smfi_setmlreply`.
     @discardableResult

@@ -6,6 +6,17 @@
 /// not share it with other connections.
 public protocol MilterSessionHandler: AnyObject {
     func connect(hostname: String, context: MilterContext) -> MilterResponse
+    /// Connect with the client's address as text ("192.0.2.1", "2001:db8::1"), nil
+    /// when the MTA gave none (local submission, unknown family). By default calls
+    /// `connect(hostname:context:)`.
+    func connect(hostname: String, clientAddress: String?, context: MilterContext) -> MilterResponse
+    /// HELO/EHLO with the name the client gave.
+    func helo(name: String, context: MilterContext) -> MilterResponse
+    /// One header field: its name and its value as sent (folding kept, no final CRLF).
+    func header(name: String, value: String, context: MilterContext) -> MilterResponse
+    func endOfHeaders(context: MilterContext) -> MilterResponse
+    /// One chunk of the body (CRLF line ends, at most one milter packet).
+    func body(chunk: [UInt8], context: MilterContext) -> MilterResponse
     func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse
     func data(context: MilterContext) -> MilterResponse
@@ -19,4 +30,11 @@ public protocol MilterSessionHandler: AnyObject {
 extension MilterSessionHandler {
     public func connect(hostname: String, context: MilterContext) -> MilterResponse { .continue }
     public func data(context: MilterContext) -> MilterResponse { .continue }
+    public func connect(hostname: String, clientAddress: String?, context: MilterContext) -> MilterResponse {
+        connect(hostname: hostname, context: context)
+    }
+    public func helo(name: String, context: MilterContext) -> MilterResponse { .continue }
+    public func header(name: String, value: String, context: MilterContext) -> MilterResponse { .continue }
+    public func endOfHeaders(context: MilterContext) -> MilterResponse { .continue }
+    public func body(chunk: [UInt8], context: MilterContext) -> MilterResponse { .continue }
 }

@@ -24,6 +24,8 @@ public struct VigieConfiguration: Sendable, Equatable {
     public var logging: LoggingSettings = LoggingSettings()
     /// `[srs]`
     public var srs: SRSSettings = SRSSettings()
+    /// `[inbound]`
+    public var inbound: InboundSettings = InboundSettings()
     /// The files actually read, in order: the main file, conf.d files, then the
     /// notice files.
     public var sources: [String]
@@ -64,7 +66,7 @@ public struct VigieConfiguration: Sendable, Equatable {
         groupCacheLifetime: .seconds(60)
     )
 
-    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "notices", "notify", "postfix", "metrics", "logging", "srs"]
+    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound"]
 
     /// Reads the merged tables of every configuration file.
     ///
@@ -100,5 +102,6 @@ public struct VigieConfiguration: Sendable, Equatable {
         self.srs = try SRSSettings(section("srs", SRSSettings.keys.joined(separator: ", ")))
         self.metrics = try MetricsSettings(section("metrics", "listen"))
         self.logging = try LoggingSettings(section("logging", "destination, level"))
+        self.inbound = try InboundSettings(section("inbound", InboundSettings.keys.joined(separator: ", ")))
     }
 }

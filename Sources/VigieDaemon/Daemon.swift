@@ -24,7 +24,7 @@ public enum Daemon {
         let milterConfiguration = MilterGlue.milterConfiguration(socket: daemon.socket.libmilterSpec)
         let glueBox = LateBox<MilterGlue>()
         let server = try MilterServer(configuration: milterConfiguration) { glueBox.value!.makeSession() }
-        try prepareSocketDirectory(daemon: daemon)
+        try prepareSocketDirectory(socket: daemon.socket, daemon: daemon)
         try server.open()
         if case .unix(let path) = daemon.socket {
             try Privileges.shareSocket(path: path, owner: daemon.user, group: daemon.socketGroup)
@@ -115,8 +115,8 @@ public enum Daemon {
     /// The unix socket's directory (e.g. /var/spool/postfix/vigie) must exist and
     /// belong to the daemon user so it can be recreated on restart. A directory that
     /// already exists is left as its admin set it: it may be shared.
-    private static func prepareSocketDirectory(daemon: DaemonSettings) throws {
-        guard case .unix(let path) = daemon.socket else { return }
+    static func prepareSocketDirectory(socket: MilterSocketAddress, daemon: DaemonSettings) throws {
+        guard case .unix(let path) = socket else { return }
         let directory = (path as NSString).deletingLastPathComponent
         guard !FileManager.default.fileExists(atPath: directory) else { return }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

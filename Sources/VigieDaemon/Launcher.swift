@@ -6,11 +6,13 @@ import VigieControl
 import Glibc
 #endif
 
-/// The `vigie` command line: `vigie [--config FILE] [--check-config]`.
+/// The `vigie` command line: `vigie [--config FILE] [--role ROLE] [--check-config]`.
 public enum Launcher {
     static let usage = """
-    usage: vigie [--config FILE] [--check-config] [--stderr] [--version]
+    usage: vigie [--config FILE] [--role submission|inbound] [--check-config] [--stderr] [--version]
       --config FILE    configuration file (default /etc/vigie/vigie.toml; conf.d/ beside it is read too)
+      --role ROLE      "submission" (default): send limits for members' mail on [daemon] socket;
+                       "inbound": SPF and DKIM checks for the port-25 smtpd on [inbound] socket
       --check-config   validate the configuration and exit
       --stderr         log to standard error whatever [logging] says (running in a terminal)
     """
@@ -23,12 +25,21 @@ public enum Launcher {
         var configPath = "/etc/vigie/vigie.toml"
         var checkOnly = false
         var forceStderr = false
+        var inboundRole = false
         var index = 1
         while index < arguments.count {
             switch arguments[index] {
             case "--config", "-c":
                 guard index + 1 < arguments.count else { return fail("--config needs a file") }
                 configPath = arguments[index + 1]
+                index += 1
+            case "--role":
+                guard index + 1 < arguments.count else { return fail("--role needs submission or inbound") }
+                switch arguments[index + 1] {
+                case "submission": inboundRole = false
+                case "inbound": inboundRole = true
+                default: return fail("--role takes submission or inbound, not \(arguments[index + 1])")
+                }
                 index += 1
             case "--check-config":
                 checkOnly = true
@@ -64,7 +75,11 @@ public enum Launcher {
         LoggingSystem.bootstrap { MailLogHandler(label: $0, destination: destination, level: level) }
         let logger = Logger(label: "vigie")
         do {
-            try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
+            if inboundRole {
+                try InboundDaemon.run(configuration: configuration, logger: logger)
+            } else {
+                try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
+            }
             return 0
         } catch {
             logger.critical("cannot run: \(error)")

@@ -1,0 +1,106 @@
+/// `[inbound]`: the SPF and DKIM checks on mail from the internet, run by the
+/// second daemon role (`vigie --role inbound`) attached to the port-25 smtpd only.
+///
+/// The role has its own milter socket: libmilter allows one registration per
+/// process, and the inbound checks need stages (connect, HELO, headers, body) the
+/// lean submission path must not pay for.
+public struct InboundSettings: Sendable, Equatable {
+    /// What to do with a message for a given SPF result (the names `InboundAction`
+    /// uses in VigieAuth; this module does not depend on it).
+    public enum SPFAction: String, Sendable, Equatable {
+        case tag, reject, tempfail
+    }
+
+    /// Where the port-25 smtpd reaches the inbound role (`socket`).
+    public var socket: MilterSocketAddress
+    /// The authserv-id written in Authentication-Results (`authserv_id`); nil means
+    /// the host name. Any A-R already in a message that claims it is deleted.
+    public var authservID: String?
+    /// DNS servers as "IP" or "IP:PORT" (`nameservers`); empty means /etc/resolv.conf.
+    /// Checked when the daemon starts (VigieDNS parses them).
+    public var nameservers: [String]
+    /// Time allowed for all DNS lookups of one check (`dns_timeout`): a dead DNS
+    /// server gives temperror after this, never a stuck session.
+    public var dnsTimeout: Duration
+    /// Action per SPF result (`spf_fail`, `spf_softfail`, `spf_neutral`,
+    /// `spf_temperror`, `spf_permerror`), keyed by the result's name. pass and none
+    /// are never refused.
+    public var spfActions: [String: SPFAction]
+    /// Also add a Received-SPF header (`received_spf`).
+    public var receivedSPF: Bool
+    /// DKIM signatures verified per message at most (`max_signatures`); the rest are
+    /// reported as not checked.
+    public var maximumSignatures: Int
+
+    public init(
+        socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/inbound.sock"),
+        authservID: String? = nil,
+        nameservers: [String] = [],
+        dnsTimeout: Duration = .seconds(10),
+        spfActions: [String: SPFAction] = ["temperror": .tempfail],
+        receivedSPF: Bool = false,
+        maximumSignatures: Int = 5
+    ) {
+        self.socket = socket
+        self.authservID = authservID
+        self.nameservers = nameservers
+        self.dnsTimeout = dnsTimeout
+        self.spfActions = spfActions
+        self.receivedSPF = receivedSPF
+        self.maximumSignatures = maximumSignatures
+    }
+
+    /// The policy keys and the actions each allows.
+    static let spfKeys: [(key: String, result: String, allowed: [SPFAction])] = [
+        ("spf_fail", "fail", [.reject, .tag]),
+        ("spf_softfail", "softfail", [.reject, .tag]),
+        ("spf_neutral", "neutral", [.reject, .tag]),
+        ("spf_temperror", "temperror", [.tempfail, .tag]),
+        ("spf_permerror", "permerror", [.reject, .tag]),
+    ]
+
+    static let keys = ["socket", "authserv_id", "nameservers", "dns_timeout", "received_spf", "max_signatures"]
+        + spfKeys.map(\.key)
+
+    init(_ section: ConfigSection) throws(ConfigError) {
+        try section.allowOnly(Self.keys)
+        var settings = InboundSettings()
+        if let text = try section.string("socket") {
+            switch MilterSocketAddress.parse(text) {
+            case .success(let address): settings.socket = address
+            case .failure(let problem): throw section.error("socket", problem.message)
+            }
+        }
+        if let id = try section.word("authserv_id", what: "a host name such as \"mx.example.org\"") {
+            guard !id.isEmpty, !id.contains(";"), !id.contains("(") else {
+                throw section.error("authserv_id", "expected a host name such as \"mx.example.org\", got \"\(id)\"")
+            }
+            settings.authservID = id
+        }
+        if let servers = try section.strings("nameservers") {
+            for server in servers where server.isEmpty || server.contains(where: { $0 == " " || $0 == "\t" }) {
+                throw section.error("nameservers", "expected \"IP\" or \"IP:PORT\" entries such as \"127.0.0.1:53\", got \"\(server)\"")
+            }
+            settings.nameservers = servers
+        }
+        if let timeout = try section.duration("dns_timeout", atLeast: .seconds(1), atMost: .seconds(120)) {
+            settings.dnsTimeout = timeout
+        }
+        for entry in Self.spfKeys {
+            guard let raw = try section.string(entry.key) else { continue }
+            guard let action = SPFAction(rawValue: raw), entry.allowed.contains(action) else {
+                let choices = entry.allowed.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+                throw section.error(entry.key, "expected \(choices), got \"\(raw)\"")
+            }
+            settings.spfActions[entry.result] = action
+        }
+        if let flag = try section.bool("received_spf") { settings.receivedSPF = flag }
+        if let count = try section.integer("max_signatures") {
+            guard (1...50).contains(count) else {
+                throw section.error("max_signatures", "expected an integer from 1 to 50, got \(count)")
+            }
+            settings.maximumSignatures = count
+        }
+        self = settings
+    }
+}

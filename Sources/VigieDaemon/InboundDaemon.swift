@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import MilterTransport
+import VigieAuth
+import VigieConfig
+import VigieControl
+import VigieDKIM
+import VigieDNS
+import VigieSPF
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts the `inbound` role (`vigie --role inbound`): SPF and DKIM checks for the
+/// port-25 smtpd, on the `[inbound] socket`. A process of its own because
+/// libmilter allows one registration per process and the submission role must
+/// not negotiate the inbound stages. It keeps no state file and has no control
+/// socket; `[daemon] user` and `socket_group` apply as for the submission role.
+///
+/// Diagnostics: one "inbound: checked" line per message with its queue id.
+/// Known limitations: no metrics endpoint for this role yet.
+public enum InboundDaemon {
+    public static func run(configuration: VigieConfiguration, logger: Logger) throws {
+        let daemon = configuration.daemon
+        let inbound = configuration.inbound
+        let authservID = inbound.authservID ?? ProcessInfo.processInfo.hostName
+        var nameservers: [NameserverAddress] = []
+        for text in inbound.nameservers {
+            guard let address = NameserverAddress(text) else {
+                throw InboundStartError("[inbound] nameservers: \"\(text)\" is not an IP address with an optional port (e.g. \"127.0.0.1:53\")")
+            }
+            nameservers.append(address)
+        }
+        let resolver = DNSResolver(configuration: .init(
+            nameservers: nameservers, attemptTimeout: min(inbound.dnsTimeout, .seconds(3)), lookupTimeout: inbound.dnsTimeout))
+        let spf = try SPFVerifier(resolver: resolver, receiver: authservID, checkTimeout: inbound.dnsTimeout)
+        let dkim = try DKIMVerifier(resolver: resolver, limits: .init(maximumSignatures: inbound.maximumSignatures,
+                                                                      timeout: inbound.dnsTimeout))
+        var policy = InboundPolicy(spf: [:])
+        for (result, action) in inbound.spfActions {
+            if let result = SPFResult(rawValue: result), let action = InboundAction(rawValue: action.rawValue) {
+                policy.spf[result] = action
+            }
+        }
+        let glue = InboundGlue(settings: .init(authservID: authservID, policy: policy, receivedSPF: inbound.receivedSPF),
+                               spf: spf, dkim: dkim, logger: logger)
+
+        let socket = inbound.socket.libmilterSpec
+        let server = try MilterServer(configuration: InboundGlue.milterConfiguration(socket: socket)) { glue.makeSession() }
+        try Daemon.prepareSocketDirectory(socket: inbound.socket, daemon: daemon)
+        try server.open()
+        if case .unix(let path) = inbound.socket {
+            try Privileges.shareSocket(path: path, owner: daemon.user, group: daemon.socketGroup)
+        }
+        try Privileges.drop(to: daemon.user)
+        logger.info("started", metadata: [
+            "version": "\(VigieVersion.current)", "role": "inbound", "socket": "\(socket)",
+            "authserv_id": "\(authservID)",
+            "nameservers": "\(nameservers.isEmpty ? "/etc/resolv.conf" : nameservers.map(\.description).joined(separator: ","))",
+            "libmilter": "\(MilterServer.libraryVersion)",
+        ])
+        try server.run()
+        logger.info("stopped", metadata: ["role": "inbound"])
+    }
+}
+
+struct InboundStartError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,233 @@
+// End to end: the inbound role (`vigie --role inbound`) attached to a private
+// Postfix's smtpd, checking SPF and DKIM against a real nsd on loopback serving
+// fixtures/auth/zones/test.zone. XCLIENT presents a non-loopback client (loopback
+// always passes SPF); mail goes to a local mailbox (outside relaying with a faked
+// ADDR is refused by the harness's restrictions). See docs/ARCHITECTURE.md,
+// "Inbound checks".
+
+import Foundation
+import Testing
+import VigieTestKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Inbound SPF and DKIM (real Postfix, real nsd, real daemon)", .serialized)
+struct InboundAuthTests {
+    /// In the SPF record of example.test ("v=spf1 ip4:192.0.2.0/24 -all") and of
+    /// pass.spf.test; not in fail.spf.test's ("v=spf1 ip4:198.51.100.1 -all").
+    static let clientIP = "192.0.2.1"
+
+    @Test("delivered mail carries our Authentication-Results (spf=pass, dkim=pass) and Received-SPF; a forged A-R is gone")
+    func resultsAreReportedAndForgeryRemoved() throws {
+        let setup = try InboundSetup()
+        // dkimpy-signed, with a forged A-R claiming our authserv-id and one from another host.
+        let message = try InboundSetup.fixture("forged-ar.eml")
+        let client = try setup.postfix.smtpClient()
+        defer { _ = try? client.quit() }
+        try setup.presentInternetClient(client)
+        let mail = try client.mailFrom("alice@example.test")
+        #expect(mail.code == 250, "\(mail)")
+        let rcpt = try client.rcptTo("alice@vigie.test")
+        #expect(rcpt.code == 250, "\(rcpt)")
+        let end = try client.data(message)
+        try #require(end.code == 250, "\(end)\n\(setup.diagnostics())")
+
+        let delivered = try setup.postfix.waitForMail(to: "alice@vigie.test", containing: "Quarterly figures", timeout: 30)
+        let header = delivered.components(separatedBy: "\n\n").first ?? delivered
+        let ours = InboundSetup.fields(named: "Authentication-Results", in: header)
+            .filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("mx.vigie.test") }
+        try #require(ours.count == 1, "exactly one A-R of ours expected:\n\(header)\n\(setup.diagnostics())")
+        #expect(ours[0].contains("spf=pass"), "\(ours[0])")
+        #expect(ours[0].contains("smtp.mailfrom=alice@example.test"), "\(ours[0])")
+        #expect(ours[0].contains("dkim=pass"), "\(ours[0])")
+        #expect(ours[0].contains("header.d=example.test"), "\(ours[0])")
+        #expect(ours[0].contains("header.s=sel1"), "\(ours[0])")
+        // The forgery claimed "dkim=pass header.d=bank.test": it must be gone.
+        #expect(!header.contains("bank.test"), "forged Authentication-Results still there:\n\(header)")
+        // Another host's A-R is not ours to remove.
+        #expect(header.contains("relay.elsewhere.test"), "\(header)")
+        let receivedSPF = InboundSetup.fields(named: "Received-SPF", in: header)
+        #expect(receivedSPF.count == 1 && receivedSPF[0].contains("pass"), "\(receivedSPF)")
+        // Ours is above Postfix's Received.
+        let arIndex = header.range(of: "Authentication-Results: mx.vigie.test")?.lowerBound
+        let receivedIndex = header.range(of: "\nReceived:")?.lowerBound
+        if let arIndex, let receivedIndex { #expect(arIndex < receivedIndex, "\(header)") }
+        // One log line with the queue id and the results.
+        let log = setup.log()
+        let line = log.split(separator: "\n").first { $0.contains("inbound: checked") }
+        #expect(line?.contains("pass") == true, "\(log)")
+    }
+
+    @Test("SPF fail is refused at MAIL with 550 5.7.23 when spf_fail = \"reject\"")
+    func spfFailIsRefused() throws {
+        let setup = try InboundSetup()
+        let client = try setup.postfix.smtpClient()
+        defer { _ = try? client.quit() }
+        try setup.presentInternetClient(client)
+        let mail = try client.mailFrom("bob@fail.spf.test")
+        let rcpt = mail.code == 250 ? try client.rcptTo("alice@vigie.test") : mail
+        // Postfix passes the milter's MAIL verdict on at MAIL (or, with
+        // smtpd_delay_reject, at the following command).
+        let refusal = mail.code == 250 ? rcpt : mail
+        #expect(refusal.code == 550, "\(mail) / \(rcpt)\n\(setup.diagnostics())")
+        #expect(refusal.enhancedCode == "5.7.23", "\(refusal)")
+        #expect(refusal.text.contains("fail.spf.test"), "\(refusal)")
+    }
+
+    @Test("a member (XCLIENT LOGIN) skips the inbound checks")
+    func membersSkipTheChecks() throws {
+        let setup = try InboundSetup()
+        let client = try setup.postfix.smtpClient()
+        defer { _ = try? client.quit() }
+        try setup.presentInternetClient(client, login: "alice")
+        // From an SPF-fail domain: refused if checked, delivered untagged if skipped.
+        let mail = try client.mailFrom("alice@fail.spf.test")
+        #expect(mail.code == 250, "\(mail)\n\(setup.diagnostics())")
+        let rcpt = try client.rcptTo("bob@vigie.test")
+        #expect(rcpt.code == 250, "\(rcpt)")
+        let end = try client.data(SMTPClient.makeMessage(from: "alice@fail.spf.test", to: ["bob@vigie.test"],
+                                                         subject: "member mail", body: "Hello.\n"))
+        try #require(end.code == 250, "\(end)\n\(setup.diagnostics())")
+        let delivered = try setup.postfix.waitForMail(to: "bob@vigie.test", containing: "member mail", timeout: 30)
+        #expect(!delivered.contains("mx.vigie.test;"), "a member's mail was tagged:\n\(delivered)")
+        #expect(!delivered.contains("Received-SPF"), "\(delivered)")
+    }
+}
+
+/// nsd with the auth fixtures, a private Postfix, and `vigie --role inbound`.
+final class InboundSetup {
+    let directory: String
+    let postfix: PostfixInstance
+    private let daemon: LaunchedProcess
+
+    static var fixtures: String { Binaries.packageRoot + "/fixtures/auth" }
+
+    static func fixture(_ name: String) throws -> String {
+        try String(contentsOfFile: "\(fixtures)/messages/\(name)", encoding: .utf8)
+    }
+
+    init() throws {
+        try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
+        let nameserver = try InboundNameserver.address()
+        directory = try TestDirectory.make(prefix: "vigie-inbound-")
+        let socket = "unix:\(directory)/milter/inbound.sock"
+        postfix = try PostfixInstance(milters: socket, extraMainCF: ["milter_default_action": "tempfail"])
+        let config = """
+        [daemon]
+        user = "root"
+        socket_group = "postfix"
+        state_path = "\(directory)/state.sqlite"
+        control_socket = "\(directory)/control.sock"
+        admin_group = "root"
+        [notices]
+        directory = "\(Binaries.packageRoot)/conf/notices"
+        contact = "postmaster@vigie.test"
+        [logging]
+        destination = "stderr"
+        [metrics]
+        listen = ""
+        [inbound]
+        socket = "\(socket)"
+        authserv_id = "mx.vigie.test"
+        nameservers = ["\(nameserver)"]
+        dns_timeout = "5s"
+        spf_fail = "reject"
+        received_spf = true
+        """
+        try config.write(toFile: directory + "/vigie.toml", atomically: true, encoding: .utf8)
+        daemon = try LaunchedProcess(Binaries.vigie, ["--config", directory + "/vigie.toml", "--role", "inbound"],
+                                     outputPath: directory + "/vigie.log")
+        _ = try daemon.waitForOutput(containing: "started", timeout: 20)
+        try postfix.start()
+    }
+
+    /// EHLO, then XCLIENT to look like an internet client (and a member with `login`).
+    func presentInternetClient(_ client: SMTPClient, login: String? = nil) throws {
+        try client.ehlo("mail.example.test")
+        var attributes = [("ADDR", InboundAuthTests.clientIP), ("NAME", "mail.example.test"), ("HELO", "mail.example.test")]
+        if let login { attributes.append(("LOGIN", login)) }
+        let reply = try client.xclient(attributes: attributes)
+        try #require(reply.code == 220, "XCLIENT: \(reply)")
+    }
+
+    func log() -> String { (try? String(contentsOfFile: directory + "/vigie.log", encoding: .utf8)) ?? "" }
+
+    func diagnostics() -> String { "--- vigie ---\n\(log())\n\(postfix.diagnostics())" }
+
+    /// Unfolded values of the header fields named `name`.
+    static func fields(named name: String, in header: String) -> [String] {
+        var fields: [String] = []
+        for line in header.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.first == " " || line.first == "\t", !fields.isEmpty { fields[fields.count - 1] += " " + line.trimmingCharacters(in: .whitespaces) }
+            else { fields.append(String(line)) }
+        }
+        let prefix = name.lowercased() + ":"
+        return fields.filter { $0.lowercased().hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    deinit {
+        _ = daemon.stop(grace: 5)
+        postfix.stop()
+        if !TestDirectory.keepRequested { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
+/// nsd serving fixtures/auth/zones/test.zone on a free loopback port, once per test
+/// process (the few lines of Tests/VigieAuthTests/TestNameserver.swift this needs:
+/// test targets cannot import each other).
+enum InboundNameserver {
+    nonisolated(unsafe) private static var pid: pid_t = 0
+    nonisolated(unsafe) private static var keepAlive: LaunchedProcess?
+    nonisolated(unsafe) private static var directory = ""
+
+    static func address() throws -> String { try shared.get() }
+
+    private static let shared: Result<String, HarnessError> = {
+        do { return .success(try start()) } catch let error as HarnessError { return .failure(error) }
+        catch { return .failure(HarnessError("\(error)")) }
+    }()
+
+    private static func start() throws -> String {
+        let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let nsd else { throw HarnessError("nsd is not installed: run scripts/install-deps (package nsd)") }
+        let directory = try TestDirectory.make(prefix: "vigie-inbound-nsd-")
+        let port = try LoopbackPort.free()
+        let config = """
+        server:
+            ip-address: 127.0.0.1@\(port)
+            port: \(port)
+            username: ""
+            chroot: ""
+            zonesdir: "\(directory)"
+            zonelistfile: "\(directory)/zone.list"
+            xfrdfile: "\(directory)/xfrd.state"
+            pidfile: "\(directory)/nsd.pid"
+            logfile: "\(directory)/nsd.log"
+            database: ""
+            server-count: 1
+            verbosity: 1
+        remote-control:
+            control-enable: no
+        zone:
+            name: "test"
+            zonefile: "\(InboundSetup.fixtures)/zones/test.zone"
+        """
+        try config.write(toFile: "\(directory)/nsd.conf", atomically: true, encoding: .utf8)
+        let process = try LaunchedProcess(nsd, ["-d", "-c", "\(directory)/nsd.conf"], outputPath: "\(directory)/nsd.out")
+        pid = process.pid
+        Self.directory = directory
+        atexit {
+            if InboundNameserver.pid > 0 { kill(InboundNameserver.pid, SIGTERM) }
+            if !TestDirectory.keepRequested { try? FileManager.default.removeItem(atPath: InboundNameserver.directory) }
+        }
+        // nsd logs "nsd started" once it serves its zones.
+        try Wait.until("nsd serving on 127.0.0.1:\(port)", timeout: 15) {
+            if !process.isRunning { throw HarnessError("nsd exited:\n\(process.output())") }
+            let log = (try? String(contentsOfFile: "\(directory)/nsd.log", encoding: .utf8)) ?? ""
+            return log.contains("nsd started") || process.output().contains("nsd started")
+        }
+        keepAlive = process
+        return "127.0.0.1:\(port)"
+    }
+}
