@@ -153,7 +153,7 @@ final class SRSSetup {
             ],
             domain: "club.test")
         // Aliases and the virtual alias (mixed: a local mailbox and an outside address).
-        try "listfwd: alias-target@example.net\nfwduser: \(fwdUser)\nboxuser: \(boxUser)\n"
+        try "listfwd: alias-target@example.net\nfwduser: \(fwdUser)@local.club.test\nboxuser: \(boxUser)@local.club.test\n"
             .write(toFile: postfix.configDirectory + "/aliases", atomically: true, encoding: .utf8)
         try ProcessRunner.runChecked("/usr/sbin/postalias", ["-c", postfix.configDirectory, "hash:\(postfix.configDirectory)/aliases"], timeout: 30)
         try "valias@club.test virtual-target@example.net, alice@club.test\n"

@@ -1,0 +1,57 @@
+// [srs]: defaults, values, and refusals with file:line:key.
+
+import Foundation
+import Testing
+@testable import VigieConfig
+
+@Suite("[srs] configuration")
+struct SRSSettingsTests {
+    func parse(_ text: String) throws(ConfigError) -> SRSSettings {
+        let notices = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path + "/conf/notices"
+        return try ConfigLoader.parse("[notices]\ndirectory = \"\(notices)\"\n" + text, file: "/etc/vigie/vigie.toml").srs
+    }
+
+    @Test("off by default; a full section parses")
+    func values() throws {
+        #expect(SRSSettings().enabled == false)
+        let settings = try parse("""
+        [srs]
+        enabled = true
+        domain = "Club.Example"
+        secrets_file = "/etc/postsrsd.secret"
+        excluded_domains = ["other.example", ".lists.example"]
+        tcp_forward = "127.0.0.1:10001"
+        tcp_reverse = ""
+        socketmap = "unix:/var/spool/postfix/vigie/srs.sock"
+        max_age = "30d"
+        hash_encoding = "base64"
+        """)
+        #expect(settings.domain == "club.example")
+        #expect(settings.tcpReverse == nil)
+        #expect(settings.socketmap == .unix(path: "/var/spool/postfix/vigie/srs.sock"))
+        #expect(settings.maximumAgeDays == 30)
+        #expect(settings.excludedDomains == ["other.example", ".lists.example"])
+    }
+
+    @Test("refusals name file, line and key")
+    func refusals() {
+        let cases: [(String, String)] = [
+            ("[srs]\nenabled = true\n", "srs.domain: missing"),
+            ("[srs]\ntcp_forward = \"0.0.0.0:10001\"\n", ":4: srs.tcp_forward: "),
+            ("[srs]\nmax_age = \"36h\"\n", ":4: srs.max_age: expected whole days"),
+            ("[srs]\nhash_encoding = \"hex\"\n", ":4: srs.hash_encoding:"),
+            ("[srs]\nhash_length = 2\n", ":4: srs.hash_length:"),
+            ("[srs]\nexcluded_domains = [\"bad domain\"]\n", ":4: srs.excluded_domains:"),
+            ("[srs]\nsecret_file = \"/x\"\n", "did you mean secrets_file?"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try parse(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.description.contains(expected), "\(error.description)")
+            }
+        }
+    }
+}
