@@ -54,6 +54,9 @@ public final class SRSLookupTable: Sendable {
     public final class Statistics: Sendable {
         public let lookups = Atomic<Int>(0)
         public let rewritten = Atomic<Int>(0)
+        /// Of `rewritten`: senders given an SRS address, and SRS addresses reversed.
+        public let forwarded = Atomic<Int>(0)
+        public let reversed = Atomic<Int>(0)
         public let refused = Atomic<Int>(0)
         public let errors = Atomic<Int>(0)
         public init() {}
@@ -73,12 +76,14 @@ public final class SRSLookupTable: Sendable {
             case .forward:
                 guard case .rewritten(let address) = try codec.forward(key, now: now()) else { return .notFound }
                 statistics.rewritten.add(1, ordering: .relaxed)
+                statistics.forwarded.add(1, ordering: .relaxed)
                 logger.info("srs forward", metadata: ["srs.from": "\(LogText.safe(key))", "srs.to": "\(address)"])
                 return .found(Array(address.utf8))
             case .reverse:
                 switch try codec.reverse(key, now: now()) {
                 case .original(let address):
                     statistics.rewritten.add(1, ordering: .relaxed)
+                    statistics.reversed.add(1, ordering: .relaxed)
                     logger.info("srs reverse", metadata: ["srs.from": "\(LogText.safe(key))", "srs.to": "\(address)"])
                     return .found(Array(address.utf8))
                 case .refused(let refusal):

@@ -37,17 +37,17 @@ public enum Daemon {
             policyBox.value?.handle(request, actor: actor) ?? .failure("vigie is starting, try again in a moment")
         }
 
+        let srs = try SRSServices.open(settings: configuration.srs, logger: logger)  // sockets and secrets need root
+
         let metricsBox = LateBox<VigieMetrics>()
         let policyForMetrics = LateBox<SendPolicy>()
         var metricsServer: MetricsServer?
         if let host = configuration.metrics.listenHost, let port = configuration.metrics.listenPort {
             metricsServer = try MetricsServer(host: host, port: port, logger: logger) {
                 guard let metrics = metricsBox.value, let policy = policyForMetrics.value else { return [] }
-                return metrics.exposition(policy: policy)
+                return metrics.exposition(policy: policy, srs: srs?.table.statistics)
             }
         }
-
-        let srs = try SRSServices.open(settings: configuration.srs, logger: logger)  // sockets and secrets need root
         try Privileges.drop(to: daemon.user)
 
         let store = try SQLiteStateStore(path: daemon.statePath)

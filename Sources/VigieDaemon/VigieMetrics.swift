@@ -1,4 +1,6 @@
 import Prometheus
+import SRSLookup
+import Synchronization
 import VigieCore
 
 /// Vigie's Prometheus metrics, created once at start.
@@ -26,6 +28,12 @@ public final class VigieMetrics: Sendable {
     let sessionsTotal: Counter
     let sessionsActive: Gauge
     let storeErrors: Counter
+    let srsForward: Counter
+    let srsReverse: Counter
+    let srsRefused: Counter
+    /// What the SRS lookup service had counted at the last scrape: its counters are
+    /// its own atomics, carried over to Prometheus as increments.
+    private let srsExported = Mutex<(forwarded: Int, reversed: Int, refused: Int)>((0, 0, 0))
     private let refusalsByLimit: [String: Counter]
     private let internalErrorsByStage: [String: Counter]
 
@@ -64,6 +72,12 @@ public final class VigieMetrics: Sendable {
         sessionsTotal = registry.makeCounter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
         sessionsActive = registry.makeGauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")
         storeErrors = registry.makeCounter(name: "vigie_store_errors_total", help: "Failed writes to the state store")
+        srsForward = registry.makeCounter(name: "vigie_srs_rewrites_total", labels: [("direction", "forward")],
+                                          help: "Addresses rewritten by the SRS lookup service")
+        srsReverse = registry.makeCounter(name: "vigie_srs_rewrites_total", labels: [("direction", "reverse")],
+                                          help: "Addresses rewritten by the SRS lookup service")
+        srsRefused = registry.makeCounter(name: "vigie_srs_refused_total",
+                                          help: "SRS recipients refused at RCPT (bad hash, expired, malformed)")
         var refusals: [String: Counter] = [:]
         for label in Self.limitLabels {
             refusals[label] = registry.makeCounter(name: "vigie_refusals_total", labels: [("limit", label)],
@@ -91,7 +105,18 @@ public final class VigieMetrics: Sendable {
 
     /// The exposition text, with the gauges that are read rather than counted
     /// brought up to date first.
-    func exposition(policy: SendPolicy) -> [UInt8] {
+    func exposition(policy: SendPolicy, srs: SRSLookupTable.Statistics? = nil) -> [UInt8] {
+        if let srs {
+            let now = (srs.forwarded.load(ordering: .relaxed), srs.reversed.load(ordering: .relaxed),
+                       srs.refused.load(ordering: .relaxed))
+            let before = srsExported.withLock { exported in
+                defer { exported = (now.0, now.1, now.2) }
+                return exported
+            }
+            srsForward.increment(by: Int64(now.0 - before.forwarded))
+            srsReverse.increment(by: Int64(now.1 - before.reversed))
+            srsRefused.increment(by: Int64(now.2 - before.refused))
+        }
         lockedAccounts.set(to: Double(policy.activeLocks().count))
         trackedAccounts.set(to: Double(policy.trackedAccounts))
         burstPressure.set(to: policy.burstPressureMax())

@@ -89,6 +89,11 @@ struct SRSForwardingTests {
                                                                 "--srs-domain", "club.test"], timeout: 30)
         #expect(!refused.succeeded && refused.stderr.contains("invalid SRS signature"), "\(refused)")
         #expect(setup.daemonLog().contains("srs forward"), "\(setup.daemonLog().suffix(2000))")
+        // The rewrites show in the metrics, by direction, and the refusals too.
+        let metrics = try scrapeMetrics(port: setup.metricsPort)
+        #expect((metricValue("vigie_srs_rewrites_total{direction=\"forward\"}", in: metrics) ?? 0) >= 3, "\(metrics)")
+        #expect((metricValue("vigie_srs_rewrites_total{direction=\"reverse\"}", in: metrics) ?? 0) >= 1)
+        #expect((metricValue("vigie_srs_refused_total", in: metrics) ?? 0) >= 3)
     }
 }
 
@@ -98,6 +103,7 @@ final class SRSSetup {
     let postfix: PostfixInstance
     let sink: SMTPSink
     let daemon: LaunchedProcess
+    let metricsPort: Int
     let configPath: String
     let secretsPath: String
     private let users: [String]
@@ -162,6 +168,7 @@ final class SRSSetup {
                              "virtual_alias_maps=texthash:\(postfix.configDirectory)/virtual")
 
         configPath = directory + "/vigie.toml"
+        metricsPort = try LoopbackPort.free()
         try """
         [daemon]
         socket = "unix:\(directory)/milter.sock"
@@ -175,7 +182,7 @@ final class SRSSetup {
         [logging]
         destination = "stderr"
         [metrics]
-        listen = ""
+        listen = "127.0.0.1:\(metricsPort)"
         [srs]
         enabled = true
         domain = "club.test"

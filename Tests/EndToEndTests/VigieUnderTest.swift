@@ -162,7 +162,14 @@ final class VigieUnderTest {
 
 extension VigieUnderTest {
     /// `GET /metrics` from the daemon's endpoint, over a plain socket.
-    func scrapeMetrics() throws -> String {
+    func scrapeMetrics() throws -> String { try EndToEndTests.scrapeMetrics(port: metricsPort) }
+
+    /// The value of one sample line, e.g. `vigie_messages_total{verdict="accepted"}`.
+    func metric(_ sample: String, in text: String) -> Double? { metricValue(sample, in: text) }
+}
+
+/// `GET /metrics` on a loopback port, over a plain socket.
+func scrapeMetrics(port metricsPort: Int) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(fd >= 0)
         defer { close(fd) }
@@ -184,13 +191,12 @@ extension VigieUnderTest {
             response += buffer[..<count]
         }
         return String(decoding: response, as: UTF8.self)
-    }
+}
 
-    /// The value of one sample line, e.g. `vigie_messages_total{verdict="accepted"}`.
-    func metric(_ sample: String, in text: String) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
-            return Double(line.dropFirst(sample.count + 1))
-        }
-        return nil
+/// The value of one sample line in a Prometheus exposition.
+func metricValue(_ sample: String, in text: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+        return Double(line.dropFirst(sample.count + 1))
     }
+    return nil
 }
