@@ -31,6 +31,10 @@ public struct InboundSettings: Sendable, Equatable {
     /// DKIM signatures verified per message at most (`max_signatures`); the rest are
     /// reported as not checked.
     public var maximumSignatures: Int
+    /// This role's own Prometheus endpoint (`metrics_listen`, loopback "HOST:PORT",
+    /// "" for off): a second process cannot share the submission role's port.
+    public var metricsHost: String? = "127.0.0.1"
+    public var metricsPort: Int? = 9470
 
     public init(
         socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/inbound.sock"),
@@ -59,7 +63,7 @@ public struct InboundSettings: Sendable, Equatable {
         ("spf_permerror", "permerror", [.reject, .tag]),
     ]
 
-    static let keys = ["socket", "authserv_id", "nameservers", "dns_timeout", "received_spf", "max_signatures"]
+    static let keys = ["socket", "authserv_id", "nameservers", "dns_timeout", "received_spf", "max_signatures", "metrics_listen"]
         + spfKeys.map(\.key)
 
     init(_ section: ConfigSection) throws(ConfigError) {
@@ -95,6 +99,10 @@ public struct InboundSettings: Sendable, Equatable {
             settings.spfActions[entry.result] = action
         }
         if let flag = try section.bool("received_spf") { settings.receivedSPF = flag }
+        if let listen = try MetricsSettings.listen(section, key: "metrics_listen") {
+            settings.metricsHost = listen.host
+            settings.metricsPort = listen.port
+        }
         if let count = try section.integer("max_signatures") {
             guard (1...50).contains(count) else {
                 throw section.error("max_signatures", "expected an integer from 1 to 50, got \(count)")

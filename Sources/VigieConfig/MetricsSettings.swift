@@ -13,25 +13,29 @@ public struct MetricsSettings: Sendable, Equatable {
 
     init(_ section: ConfigSection) throws(ConfigError) {
         try section.allowOnly(["listen"])
-        guard let listen = try section.string("listen") else {
+        guard let listen = try Self.listen(section, key: "listen") else {
             self.init()
             return
         }
-        if listen.isEmpty {
-            self.init(listenHost: nil, listenPort: nil)
-            return
-        }
+        self.init(listenHost: listen.host, listenPort: listen.port)
+    }
+
+    /// Reads a loopback "HOST:PORT" for a metrics endpoint: nil when the key is
+    /// absent, (nil, nil) for "" (off).
+    static func listen(_ section: ConfigSection, key: String) throws(ConfigError) -> (host: String?, port: Int?)? {
+        guard let listen = try section.string(key) else { return nil }
+        if listen.isEmpty { return (nil, nil) }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
               (1...65535).contains(port)
         else {
-            throw section.error("listen", "expected \"HOST:PORT\" on loopback (e.g. \"127.0.0.1:9469\") or \"\" for off, got \"\(listen)\"")
+            throw section.error(key, "expected \"HOST:PORT\" on loopback (e.g. \"127.0.0.1:9469\") or \"\" for off, got \"\(listen)\"")
         }
         var host = String(listen[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
-            throw section.error("listen", "the metrics endpoint must listen on loopback (127.0.0.1 or ::1), got \"\(host)\"")
+            throw section.error(key, "the metrics endpoint must listen on loopback (127.0.0.1 or ::1), got \"\(host)\"")
         }
-        self.init(listenHost: host == "localhost" ? "127.0.0.1" : host, listenPort: port)
+        return (host == "localhost" ? "127.0.0.1" : host, port)
     }
 }
 

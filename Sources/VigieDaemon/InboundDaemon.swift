@@ -18,7 +18,8 @@ import Glibc
 /// socket; `[daemon] user` and `socket_group` apply as for the submission role.
 ///
 /// Diagnostics: one "inbound: checked" line per message with its queue id.
-/// Known limitations: no metrics endpoint for this role yet.
+/// Metrics on `[inbound] metrics_listen`: SPF/DKIM results, DNS queries and failures.
+/// Known limitations: no DNS latency histogram yet.
 public enum InboundDaemon {
     public static func run(configuration: VigieConfiguration, logger: Logger) throws {
         let daemon = configuration.daemon
@@ -52,7 +53,14 @@ public enum InboundDaemon {
         if case .unix(let path) = inbound.socket {
             try Privileges.shareSocket(path: path, owner: daemon.user, group: daemon.socketGroup)
         }
+        var metricsServer: MetricsServer?
+        if let host = inbound.metricsHost, let port = inbound.metricsPort {
+            metricsServer = try MetricsServer(host: host, port: port, logger: logger) {
+                glue.metrics.exposition(resolver: resolver)
+            }
+        }
         try Privileges.drop(to: daemon.user)
+        metricsServer?.start()
         logger.info("started", metadata: [
             "version": "\(VigieVersion.current)", "role": "inbound", "socket": "\(socket)",
             "authserv_id": "\(authservID)",

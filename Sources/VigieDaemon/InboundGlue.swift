@@ -29,6 +29,8 @@ final class InboundGlue: Sendable {
     let dkim: DKIMVerifier
     let logger: Logger
 
+    let metrics = InboundMetrics()
+
     init(settings: Settings, spf: SPFVerifier, dkim: DKIMVerifier, logger: Logger) {
         self.settings = settings
         self.spf = spf
@@ -84,12 +86,14 @@ final class InboundSession: MilterSessionHandler {
         }
         let sender = EnvelopeArgument.address(arguments.first ?? "")
         let outcome = glue.spf.check(clientIP: clientIP, helo: heloName, mailFrom: sender)
+        glue.metrics.record(spf: outcome.result)
         switch glue.settings.policy.decide(outcome) {
         case .deliver:
             spfOutcome = outcome
             verification = glue.dkim.begin()
             return .continue
         case .refuse(let reply):
+            glue.metrics.refusedAtMail.increment()
             glue.logger.notice("inbound: refused at MAIL", metadata: [
                 "client": "\(clientIP)", "helo": "\(heloName)", "sender": "\(sender)",
                 "spf": "\(outcome.result.rawValue)", "reply": "\(reply.code) \(reply.enhancedCode)",
@@ -121,6 +125,8 @@ final class InboundSession: MilterSessionHandler {
         defer { resetMessage() }
         guard let spf = spfOutcome else { return .continue }
         let dkim = verification?.finish() ?? DKIMOutcome(signatures: [])
+        glue.metrics.record(dkim: dkim)
+        glue.metrics.checked.increment()
         let settings = glue.settings
         let forged = AuthenticationResults.forgedHeaderPositions(headerValues: authenticationResults,
                                                                  authservID: settings.authservID)

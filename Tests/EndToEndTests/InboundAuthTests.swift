@@ -57,6 +57,12 @@ struct InboundAuthTests {
         let log = setup.log()
         let line = log.split(separator: "\n").first { $0.contains("inbound: checked") }
         #expect(line?.contains("pass") == true, "\(log)")
+        // The role's own metrics endpoint counts the results, with bounded labels.
+        let metrics = try scrapeMetrics(port: setup.metricsPort)
+        #expect(metricValue("vigie_auth_results_total{check=\"spf\",result=\"pass\"}", in: metrics) == 1, "\(metrics)")
+        #expect(metricValue("vigie_auth_results_total{check=\"dkim\",result=\"pass\"}", in: metrics) == 1)
+        #expect(metricValue("vigie_inbound_checked_total", in: metrics) == 1)
+        #expect((metricValue("vigie_dns_queries_total", in: metrics) ?? 0) >= 1)
     }
 
     @Test("SPF fail is refused at MAIL with 550 5.7.23 when spf_fail = \"reject\"")
@@ -100,6 +106,7 @@ final class InboundSetup {
     let directory: String
     let postfix: PostfixInstance
     private let daemon: LaunchedProcess
+    let metricsPort: Int
 
     static var fixtures: String { Binaries.packageRoot + "/fixtures/auth" }
 
@@ -113,6 +120,7 @@ final class InboundSetup {
         directory = try TestDirectory.make(prefix: "vigie-inbound-")
         let socket = "unix:\(directory)/milter/inbound.sock"
         postfix = try PostfixInstance(milters: socket, extraMainCF: ["milter_default_action": "tempfail"])
+        metricsPort = try LoopbackPort.free()
         let config = """
         [daemon]
         user = "root"
@@ -134,6 +142,7 @@ final class InboundSetup {
         dns_timeout = "5s"
         spf_fail = "reject"
         received_spf = true
+        metrics_listen = "127.0.0.1:\(metricsPort)"
         """
         try config.write(toFile: directory + "/vigie.toml", atomically: true, encoding: .utf8)
         daemon = try LaunchedProcess(Binaries.vigie, ["--config", directory + "/vigie.toml", "--role", "inbound"],

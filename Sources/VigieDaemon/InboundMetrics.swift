@@ -1,0 +1,57 @@
+import Prometheus
+import Synchronization
+import VigieAuth
+import VigieDNS
+
+/// The inbound role's Prometheus metrics: SPF and DKIM results and DNS health.
+/// Labels are bounded (check, result): never a domain or an address.
+final class InboundMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let spf: [SPFResult: Counter]
+    private let dkim: [DKIMResult: Counter]
+    let refusedAtMail: Counter
+    let checked: Counter
+    private let dnsQueries: Counter
+    private let dnsFailures: Counter
+    /// The resolver's totals at the last scrape: its own atomics, carried over to
+    /// Prometheus counters as increments.
+    private let exported = Mutex<(queries: Int, failures: Int)>((0, 0))
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        var spf: [SPFResult: Counter] = [:]
+        for result in SPFResult.allCases {
+            spf[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "spf"), ("result", result.rawValue)],
+                                               help: "SPF and DKIM results of inbound mail")
+        }
+        var dkim: [DKIMResult: Counter] = [:]
+        for result in DKIMResult.allCases {
+            dkim[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "dkim"), ("result", result.rawValue)],
+                                                help: "SPF and DKIM results of inbound mail")
+        }
+        self.spf = spf
+        self.dkim = dkim
+        refusedAtMail = registry.makeCounter(name: "vigie_inbound_refused_total", help: "Inbound messages refused at MAIL by the SPF policy")
+        checked = registry.makeCounter(name: "vigie_inbound_checked_total", help: "Inbound messages checked and reported")
+        dnsQueries = registry.makeCounter(name: "vigie_dns_queries_total", help: "DNS queries sent")
+        dnsFailures = registry.makeCounter(name: "vigie_dns_failures_total", help: "DNS lookups that failed (timeout, SERVFAIL)")
+    }
+
+    func record(spf result: SPFResult) { spf[result]?.increment() }
+    func record(dkim outcome: DKIMOutcome) {
+        if outcome.signatures.isEmpty { dkim[.none]?.increment() }
+        for signature in outcome.signatures { dkim[signature.result]?.increment() }
+    }
+
+    func exposition(resolver: DNSResolver) -> [UInt8] {
+        let now = (resolver.statistics.queriesSent.load(ordering: .relaxed), resolver.statistics.failures.load(ordering: .relaxed))
+        let before = exported.withLock { exported in
+            defer { exported = (now.0, now.1) }
+            return exported
+        }
+        dnsQueries.increment(by: Int64(now.0 - before.queries))
+        dnsFailures.increment(by: Int64(now.1 - before.failures))
+        return registry.emitToBuffer()
+    }
+}
