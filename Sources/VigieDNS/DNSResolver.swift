@@ -31,6 +31,9 @@ public final class DNSResolver: Sendable {
         public var maximumTTL: UInt32
         /// How long NXDOMAIN and NODATA are cached.
         public var negativeTTL: UInt32
+        /// Told the duration of every lookup that went to the network (not cache
+        /// hits), and whether it failed: the daemon's DNS latency histogram.
+        public var observeLookup: (@Sendable (Duration, Bool) -> Void)?
 
         public init(nameservers: [NameserverAddress] = [], attemptTimeout: Duration = .seconds(2),
                     lookupTimeout: Duration = .seconds(5), attempts: Int = 2, cacheCapacity: Int = 10_000,
@@ -79,6 +82,9 @@ public final class DNSResolver: Sendable {
         var deadline = now.advanced(by: configuration.lookupTimeout)
         if let threadDeadline = DNSDeadline.current { deadline = min(deadline, threadDeadline) }
         let result = resolve(normalized, type, deadline: deadline)
+        if let observe = configuration.observeLookup {
+            if case .failure = result { observe(ContinuousClock.now - now, true) } else { observe(ContinuousClock.now - now, false) }
+        }
         switch result {
         case .success(let answer):
             store(key, answer)

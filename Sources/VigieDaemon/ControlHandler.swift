@@ -21,7 +21,8 @@ struct ControlHandler: Sendable {
             case .status:
                 return ControlResponse(status: status())
             case .reload:
-                return ControlResponse(message: try reload())
+                // A refused file is the admin's error to read, not an internal one.
+                do { return ControlResponse(message: try reload()) } catch { return .failure("\(error)") }
             case .list:
                 return ControlResponse(locks: policy.activeLocks(), topSenders: policy.topSenders(limit: request.top ?? 10))
             case .show:
@@ -59,6 +60,7 @@ struct ControlHandler: Sendable {
         } catch let refusal as Refusal {
             return .failure(refusal.message)
         } catch {
+            metrics.internalError(stage: "control")
             return .failure("\(error)")
         }
     }

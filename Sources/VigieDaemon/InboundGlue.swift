@@ -29,9 +29,10 @@ final class InboundGlue: Sendable {
     let dkim: DKIMVerifier
     let logger: Logger
 
-    let metrics = InboundMetrics()
+    let metrics: InboundMetrics
 
-    init(settings: Settings, spf: SPFVerifier, dkim: DKIMVerifier, logger: Logger) {
+    init(settings: Settings, spf: SPFVerifier, dkim: DKIMVerifier, logger: Logger, metrics: InboundMetrics) {
+        self.metrics = metrics
         self.settings = settings
         self.spf = spf
         self.dkim = dkim

@@ -11,6 +11,7 @@ final class InboundMetrics: Sendable {
     private let dkim: [DKIMResult: Counter]
     let refusedAtMail: Counter
     let checked: Counter
+    let dnsSeconds: DurationHistogram
     private let dnsQueries: Counter
     private let dnsFailures: Counter
     /// The resolver's totals at the last scrape: its own atomics, carried over to
@@ -35,6 +36,11 @@ final class InboundMetrics: Sendable {
         refusedAtMail = registry.makeCounter(name: "vigie_inbound_refused_total", help: "Inbound messages refused at MAIL by the SPF policy")
         checked = registry.makeCounter(name: "vigie_inbound_checked_total", help: "Inbound messages checked and reported")
         dnsQueries = registry.makeCounter(name: "vigie_dns_queries_total", help: "DNS queries sent")
+        dnsSeconds = registry.makeDurationHistogram(
+            name: "vigie_dns_seconds",
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500),
+                      .seconds(2), .seconds(5), .seconds(10)],
+            help: "Time of DNS lookups that went to the network (cache hits excluded)")
         dnsFailures = registry.makeCounter(name: "vigie_dns_failures_total", help: "DNS lookups that failed (timeout, SERVFAIL)")
     }
 

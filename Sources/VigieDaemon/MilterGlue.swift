@@ -204,6 +204,8 @@ final class SubmissionSession: MilterSessionHandler {
             "queue.id": "\(queueID)", "account": "\(account)", "reason": "\(lock.reason)", "held": "\(held)",
         ])
         if !held {
+            glue.metrics.internalError(stage: "eom")
+            glue.statistics.internalErrors.add(1, ordering: .relaxed)
             // No hold queue (the MTA refused the action): refuse rather than deliver.
             return .reject(MilterReplyText(code: "550", enhancedCode: "5.7.1", lines: ["Account locked"]))
         }

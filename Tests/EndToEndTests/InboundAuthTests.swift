@@ -63,6 +63,7 @@ struct InboundAuthTests {
         #expect(metricValue("vigie_auth_results_total{check=\"dkim\",result=\"pass\"}", in: metrics) == 1)
         #expect(metricValue("vigie_inbound_checked_total", in: metrics) == 1)
         #expect((metricValue("vigie_dns_queries_total", in: metrics) ?? 0) >= 1)
+        #expect((metricValue("vigie_dns_seconds_count", in: metrics) ?? 0) >= 1)
     }
 
     @Test("SPF fail is refused at MAIL with 550 5.7.23 when spf_fail = \"reject\"")
