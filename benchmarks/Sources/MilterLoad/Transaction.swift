@@ -24,14 +24,30 @@ enum Outcome: String, CaseIterable {
     case accepted, rejected, tempfailed, discarded, other
 }
 
+/// Who the "SMTP client" is (--client-ip, --client-name, --helo, --no-auth); the
+/// defaults are the submission benchmarks' authenticated member on 127.0.0.1.
+struct ClientIdentity: Sendable {
+    var ip = "127.0.0.1"
+    var name = "localhost"
+    var helo = "client.bench.test"
+    var authenticated = true
+}
+
 final class Session {
     let connection: MilterConnection
     let negotiated: Negotiated
     let bodyChunks: [[UInt8]]
     let headers: [(String, String)]
+    let client: ClientIdentity
+    /// When set, the end-of-message modification requests of the next session are
+    /// recorded in `modifications` (e.g. "addheader Authentication-Results: ...").
+    var capture = false
+    var modifications: [String] = []
 
-    init(connection: MilterConnection, bodyChunks: [[UInt8]], headers: [(String, String)]) throws {
+    init(connection: MilterConnection, bodyChunks: [[UInt8]], headers: [(String, String)],
+         client: ClientIdentity = ClientIdentity()) throws {
         self.connection = connection
+        self.client = client
         self.bodyChunks = bodyChunks
         self.headers = headers
         var optneg = PacketWriter()
@@ -109,13 +125,18 @@ final class Session {
     /// connection carries the next session. Returns the message's outcome.
     func run(login: String, queueID: String, sender: String, recipient: String, reuse: Bool) throws -> Outcome {
         let flags = negotiated.flags
-        let values: [String: String] = [
+        var values: [String: String] = [
             "j": "bench.test", "{daemon_name}": "bench-submission", "{daemon_addr}": "127.0.0.1",
-            "v": "Postfix 3.7.11", "_": "localhost [127.0.0.1]", "{client_addr}": "127.0.0.1", "{client_name}": "localhost",
+            "v": "Postfix 3.7.11", "_": "\(client.name) [\(client.ip)]", "{client_addr}": client.ip,
+            "{client_name}": client.name,
             "{auth_type}": "PLAIN", "{auth_authen}": login, "{mail_addr}": sender,
             "{mail_host}": "bench.test", "{mail_mailer}": "smtp", "{rcpt_addr}": recipient,
             "{rcpt_host}": "sink.test", "{rcpt_mailer}": "smtp", "i": queueID,
         ]
+        if !client.authenticated {
+            values["{auth_type}"] = nil
+            values["{auth_authen}"] = nil
+        }
         let valuesBeforeData = values.filter { $0.key != "i" }  // over SMTP, {i} exists from DATA on
 
         func finish(_ outcome: Outcome, abort: Bool) throws -> Outcome {
@@ -140,14 +161,14 @@ final class Session {
         if flags.contains(.noConnect) { try macros(.connect, values: valuesBeforeData) } else {
             let code = try stage(.connect, macroStage: .connect, values: valuesBeforeData,
                                  noReply: flags.contains(.noReplyConnect)) {
-                $0.appendCString("localhost"); $0.append(0x34)  // '4': SMFIA_INET
-                $0.appendUInt16(40_000); $0.appendCString("127.0.0.1")
+                $0.appendCString(client.name); $0.append(0x34)  // '4': SMFIA_INET
+                $0.appendUInt16(40_000); $0.appendCString(client.ip)
             }
             if let outcome = verdict(code) { return try finish(outcome, abort: false) }
         }
         if flags.contains(.noHelo) { try macros(.helo, values: valuesBeforeData) } else {
             let code = try stage(.helo, macroStage: .helo, values: valuesBeforeData, noReply: flags.contains(.noReplyHelo)) {
-                $0.appendCString("client.bench.test")
+                $0.appendCString(client.helo)
             }
             if let outcome = verdict(code) { return try finish(outcome, abort: false) }
         }
@@ -167,8 +188,10 @@ final class Session {
         }
         if !flags.contains(.noHeaders) {
             for (name, value) in headers {
+                // milter8: the value's leading whitespace goes only with SMFIP_HDR_LEADSPC.
+                let sent = flags.contains(.headerLeadingSpace) ? value : String(value.drop { $0 == " " || $0 == "\t" })
                 let code = try stage(.header, macroStage: nil, values: values, noReply: flags.contains(.noReplyHeader)) {
-                    $0.appendCString(name); $0.appendCString(value)
+                    $0.appendCString(name); $0.appendCString(sent)
                 }
                 if let outcome = verdict(code) { return try finish(outcome, abort: outcome != .accepted) }
             }
@@ -189,11 +212,44 @@ final class Session {
         }
         // End of message: modification requests (add header, quarantine, ...) come
         // first, then one final reply.
-        var code = try stage(.endOfMessage, macroStage: .endOfMessage, values: values, noReply: false) { _ in }!
-        while !Reply.isFinal(code) {
-            code = try connection.receive().0
+        if capture { modifications = [] }
+        var code: UInt8
+        if capture {
+            try macros(.endOfMessage, values: values)
+            try queue(.endOfMessage) { _ in }
+            try flush()
+            var (reply, data) = try connection.receive()
+            while !Reply.isFinal(reply) {
+                modifications.append(Self.describe(reply, data))
+                (reply, data) = try connection.receive()
+            }
+            code = reply
+            capture = false
+        } else {
+            code = try stage(.endOfMessage, macroStage: .endOfMessage, values: values, noReply: false) { _ in }!
+            while !Reply.isFinal(code) {
+                code = try connection.receive().0
+            }
         }
         let outcome = verdict(code) ?? .accepted  // continue at end of message = accept
         return try finish(outcome, abort: false)
+    }
+}
+
+extension Session {
+    /// "addheader NAME: VALUE" / "insheader ..." / "chgheader ..." / the reply's name.
+    static func describe(_ code: UInt8, _ data: [UInt8]) -> String {
+        var fields = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        switch code {
+        case 0x68:  // 'h' SMFIR_ADDHEADER: name, value
+            return "addheader \(fields.first ?? ""):\(fields.dropFirst().first ?? "")"
+        case 0x69, 0x6D:  // 'i' SMFIR_INSHEADER / 'm' SMFIR_CHGHEADER: index, name, value
+            let name = code == 0x69 ? "insheader" : "chgheader"
+            guard data.count >= 4 else { return name }
+            fields = data.dropFirst(4).split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            return "\(name)[\(data.uint32(at: 0))] \(fields.first ?? ""):\(fields.dropFirst().first ?? "")"
+        default:
+            return Reply.name(code)
+        }
     }
 }

@@ -7,6 +7,16 @@
 //   MilterLoad --socket unix:/path|inet:127.0.0.1:PORT [--concurrency 8]
 //              [--messages 20000] [--duration 10] [--warmup 200] [--accounts 1000]
 //              [--body-bytes 4096] [--label NAME] [--nodelay] [--reuse]
+//              [--message FILE.eml] [--client-ip IP] [--client-name NAME] [--helo NAME]
+//              [--sender ADDR] [--no-auth]
+//
+// --message sends that RFC 5322 file's header fields (as Postfix does: continuation
+// lines joined with LF, leading space of the value dropped unless SMFIP_HDR_LEADSPC)
+// and body (CRLF lines) instead of the built-in message. --client-ip/--client-name/
+// --helo set the connect and HELO stages; --sender the envelope sender of every
+// session; --no-auth sends no {auth_type}/{auth_authen} (an unauthenticated internet
+// client). The end-of-message modification requests (added headers) of each
+// worker's first measured session are printed under "modifications".
 //
 // By default each session opens its own milter connection (OPTNEG included), ends
 // with QUIT and closes, as Postfix's smtpd does per SMTP connection; latency then
@@ -35,6 +45,9 @@ struct Options {
     /// Keep one milter connection per worker (QUIT_NC between sessions) instead of
     /// Postfix's one connection per SMTP session.
     var reuse = false
+    var message = ""
+    var client = ClientIdentity()
+    var sender = ""
 }
 
 func parseOptions() -> Options {
@@ -56,6 +69,12 @@ func parseOptions() -> Options {
         case "--label": options.label = value(arg)
         case "--nodelay": options.noDelay = true
         case "--reuse": options.reuse = true
+        case "--message": options.message = value(arg)
+        case "--client-ip": options.client.ip = value(arg)
+        case "--client-name": options.client.name = value(arg)
+        case "--helo": options.client.helo = value(arg)
+        case "--sender": options.sender = value(arg)
+        case "--no-auth": options.client.authenticated = false
         default: fail("unknown option \(arg)")
         }
     }
@@ -79,7 +98,7 @@ guard let address = SocketAddress(options.socket), address.isLoopback else {
     fail("--socket must be unix:/path or inet:127.x.x.x:PORT")
 }
 
-let headers: [(String, String)] = [
+var headers: [(String, String)] = [
     ("Received", "from client.bench.test (localhost [127.0.0.1]) by bench.test (Postfix) with ESMTPA"),
     ("From", "Member <member@bench.test>"), ("To", "<friend@sink.test>"), ("Subject", "milter load"),
     ("Date", "Thu, 27 Nov 2025 09:00:00 +0000"), ("Message-ID", "<load@bench.test>"),
@@ -89,6 +108,26 @@ let line = Array("The quick brown fox jumps over the lazy dog, again and again, 
 var body: [UInt8] = []
 while body.count < options.bodyBytes { body.append(contentsOf: line) }
 body = Array(body.prefix(options.bodyBytes))
+if !options.message.isEmpty {
+    // Header fields as Postfix's cleanup stores them (LF between continuation
+    // lines) and milter8 sends them; the value keeps its leading whitespace here,
+    // Session drops it unless the milter negotiated SMFIP_HDR_LEADSPC.
+    guard let data = FileManager.default.contents(atPath: options.message) else { fail("cannot read \(options.message)") }
+    let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+    let parts = text.components(separatedBy: "\n\n")
+    guard parts.count >= 2 else { fail("\(options.message): no empty line between header and body") }
+    headers = []
+    for line in parts[0].split(separator: "\n", omittingEmptySubsequences: false) {
+        if (line.first == " " || line.first == "\t"), !headers.isEmpty {
+            headers[headers.count - 1].1 += "\n" + line
+        } else if let colon = line.firstIndex(of: ":") {
+            headers.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
+        } else { fail("\(options.message): bad header line \(line)") }
+    }
+    var bodyText = parts.dropFirst().joined(separator: "\n\n")
+    if !bodyText.isEmpty && !bodyText.hasSuffix("\n") { bodyText += "\n" }
+    body = Array(bodyText.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+}
 // Postfix sends the body in chunks of at most 64 KiB (SMFI_V2_MAXDATASIZE).
 let bodyChunks = stride(from: 0, to: body.count, by: 65_535).map { Array(body[$0..<min(body.count, $0 + 65_535)]) }
 
@@ -102,6 +141,7 @@ struct WorkerResult: Sendable {
     var outcomes: [String: Int] = [:]
     var errors: [String] = []
     var negotiated = ""
+    var modifications: [String]?
 }
 
 let results = Mutex<[WorkerResult]>([])
@@ -123,7 +163,7 @@ func work(worker: Int) {
             if session == nil {
                 let connection = try MilterConnection(address)
                 if options.noDelay { connection.setNoDelay() }
-                session = try Session(connection: connection, bodyChunks: bodyChunks, headers: headers)
+                session = try Session(connection: connection, bodyChunks: bodyChunks, headers: headers, client: options.client)
                 if result.negotiated.isEmpty {
                     let s = session!.negotiated
                     result.negotiated = "version=\(s.version) actions=0x\(String(s.actions, radix: 16)) protocol=\(s.flags)"
@@ -132,9 +172,13 @@ func work(worker: Int) {
             }
             let queueID = String(format: "4Z%09X", n)
             let account = "member\(n % options.accounts)"
-            let outcome = try session!.run(login: account, queueID: queueID, sender: "\(account)@bench.test",
+            let capturing = n >= options.warmup && result.modifications == nil
+            session!.capture = capturing
+            let outcome = try session!.run(login: account, queueID: queueID,
+                                           sender: options.sender.isEmpty ? "\(account)@bench.test" : options.sender,
                                            recipient: "friend\(n)@sink.test", reuse: options.reuse)
             let elapsed = monotonicNanos() - started
+            if capturing { result.modifications = session!.modifications }
             if !options.reuse { session = nil }
             if n >= options.warmup {
                 result.latencies.append(elapsed)
@@ -178,6 +222,7 @@ let report: [String: Any] = [
     "outcomes": outcomes, "errors": errors,
     "mode": options.reuse ? "reuse" : "connection-per-session",
     "negotiated": all.first { !$0.negotiated.isEmpty }?.negotiated ?? "",
+    "modifications": all.first { $0.modifications != nil }?.modifications ?? [],
 ]
 let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))
