@@ -184,60 +184,40 @@ final class InboundSetup {
 }
 
 /// nsd serving fixtures/auth/zones/test.zone on a free loopback port, once per test
-/// process (the few lines of Tests/VigieAuthTests/TestNameserver.swift this needs:
-/// test targets cannot import each other).
+/// process (VigieTestKit's FixtureNameserver, shared with the VigieAuth tests).
 enum InboundNameserver {
-    nonisolated(unsafe) private static var pid: pid_t = 0
-    nonisolated(unsafe) private static var keepAlive: LaunchedProcess?
-    nonisolated(unsafe) private static var directory = ""
-
-    static func address() throws -> String { try shared.get() }
-
-    private static let shared: Result<String, HarnessError> = {
-        do { return .success(try start()) } catch let error as HarnessError { return .failure(error) }
-        catch { return .failure(HarnessError("\(error)")) }
-    }()
-
-    private static func start() throws -> String {
-        let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let nsd else { throw HarnessError("nsd is not installed: run scripts/install-deps (package nsd)") }
-        let directory = try TestDirectory.make(prefix: "vigie-inbound-nsd-")
-        let port = try LoopbackPort.free()
-        let config = """
-        server:
-            ip-address: 127.0.0.1@\(port)
-            port: \(port)
-            username: ""
-            chroot: ""
-            zonesdir: "\(directory)"
-            zonelistfile: "\(directory)/zone.list"
-            xfrdfile: "\(directory)/xfrd.state"
-            pidfile: "\(directory)/nsd.pid"
-            logfile: "\(directory)/nsd.log"
-            database: ""
-            server-count: 1
-            verbosity: 1
-        remote-control:
-            control-enable: no
-        zone:
-            name: "test"
-            zonefile: "\(InboundSetup.fixtures)/zones/test.zone"
-        """
-        try config.write(toFile: "\(directory)/nsd.conf", atomically: true, encoding: .utf8)
-        let process = try LaunchedProcess(nsd, ["-d", "-c", "\(directory)/nsd.conf"], outputPath: "\(directory)/nsd.out")
-        pid = process.pid
-        Self.directory = directory
-        atexit {
-            if InboundNameserver.pid > 0 { kill(InboundNameserver.pid, SIGTERM) }
-            if !TestDirectory.keepRequested { try? FileManager.default.removeItem(atPath: InboundNameserver.directory) }
+    static func address() throws -> String {
+        try FixtureNameserver.address(zone: "test", zoneFile: "\(InboundSetup.fixtures)/zones/test.zone") { address in
+            nsdAnswers(address)
         }
-        // nsd logs "nsd started" once it serves its zones.
-        try Wait.until("nsd serving on 127.0.0.1:\(port)", timeout: 15) {
-            if !process.isRunning { throw HarnessError("nsd exited:\n\(process.output())") }
-            let log = (try? String(contentsOfFile: "\(directory)/nsd.log", encoding: .utf8)) ?? ""
-            return log.contains("nsd started") || process.output().contains("nsd started")
+    }
+
+    /// Whether a DNS query for ns.test gets an answer (a minimal UDP query).
+    private static func nsdAnswers(_ address: String) -> Bool {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var server = sockaddr_in()
+        server.sin_family = sa_family_t(AF_INET)
+        server.sin_port = port.bigEndian
+        server.sin_addr.s_addr = inet_addr("127.0.0.1")
+        // Header (id 0x1234, RD), one question: ns.test A IN.
+        let query: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                              2, 0x6e, 0x73, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 1, 0, 1]
+        let sent = query.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &server) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
         }
-        keepAlive = process
-        return "127.0.0.1:\(port)"
+        guard sent == query.count else { return false }
+        var answer = [UInt8](repeating: 0, count: 512)
+        let count = answer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        // An answer with our id and NOERROR.
+        return count >= 12 && answer[0] == 0x12 && answer[1] == 0x34 && answer[3] & 0x0F == 0
     }
 }

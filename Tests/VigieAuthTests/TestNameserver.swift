@@ -30,60 +30,22 @@ enum TestNameserver {
         }
     }
 
-    nonisolated(unsafe) private static var pid: pid_t = 0
-
     private static let shared: Result<NameserverAddress, HarnessError> = {
-        do { return .success(try start()) } catch let error as HarnessError { return .failure(error) }
-        catch { return .failure(HarnessError("\(error)")) }
-    }()
-
-    private static func start() throws -> NameserverAddress {
-        let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let nsd else { throw HarnessError("nsd is not installed: run scripts/install-deps (package nsd)") }
-        let directory = try TestDirectory.make(prefix: "vigie-nsd-")
-        let port = try LoopbackPort.free()
-        let config = """
-        server:
-            ip-address: 127.0.0.1@\(port)
-            port: \(port)
-            username: ""
-            chroot: ""
-            zonesdir: "\(directory)"
-            zonelistfile: "\(directory)/zone.list"
-            xfrdfile: "\(directory)/xfrd.state"
-            pidfile: "\(directory)/nsd.pid"
-            logfile: "\(directory)/nsd.log"
-            database: ""
-            server-count: 1
-            verbosity: 1
-        remote-control:
-            control-enable: no
-        zone:
-            name: "test"
-            zonefile: "\(fixtures)/zones/test.zone"
-        """
-        try config.write(toFile: "\(directory)/nsd.conf", atomically: true, encoding: .utf8)
-        let process = try LaunchedProcess(nsd, ["-d", "-c", "\(directory)/nsd.conf"], outputPath: "\(directory)/nsd.out")
-        pid = process.pid
-        atexit { if TestNameserver.pid > 0 { kill(TestNameserver.pid, SIGTERM) } }
-        let address = NameserverAddress("127.0.0.1:\(port)")!
-        let probe = DNSResolver(configuration: .init(nameservers: [address], attemptTimeout: .milliseconds(200),
-                                                     lookupTimeout: .milliseconds(400), cacheCapacity: 1))
         do {
-            try Wait.until("nsd answering on 127.0.0.1:\(port)", timeout: 15) {
-                if !process.isRunning { throw HarnessError("nsd exited:\n\(process.output())") }
+            let text = try FixtureNameserver.address(zone: "test", zoneFile: "\(fixtures)/zones/test.zone") { address in
+                let probe = DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!],
+                                                             attemptTimeout: .milliseconds(200),
+                                                             lookupTimeout: .milliseconds(400), cacheCapacity: 1))
                 if case .success = probe.lookup("ns.test", .a) { return true }
                 return false
             }
+            return .success(NameserverAddress(text)!)
+        } catch let error as HarnessError {
+            return .failure(error)
         } catch {
-            throw HarnessError("\(error)\n\(process.output())")
+            return .failure(HarnessError("\(error)"))
         }
-        // Keep the process object alive for the whole run (its deinit kills nsd).
-        keepAlive = process
-        return address
-    }
-
-    nonisolated(unsafe) private static var keepAlive: LaunchedProcess?
+    }()
 
     static func resolver(timeout: Duration = .seconds(3)) throws -> DNSResolver {
         DNSResolver(configuration: .init(nameservers: [try address], attemptTimeout: .seconds(1), lookupTimeout: timeout))
