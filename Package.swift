@@ -86,8 +86,8 @@ let package = Package(
         // Postfix on loopback, the real daemon, and a narration.
         .executableTarget(name: "vigie-demo", dependencies: ["VigieTestKit"]),
         .target(name: "VigieTestKit", dependencies: ["VigieControl"], path: "Tests/VigieTestKit"),
-        .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"]),
-        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore"]),
+        .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieTestKit"]),
+        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit"]),

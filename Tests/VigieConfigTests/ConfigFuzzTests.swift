@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigieTestKit
 import VigieCore
 @testable import VigieConfig
 
@@ -7,22 +8,10 @@ import VigieCore
 /// never a trap, a hang or a stack overflow. Seeded, so a failure replays.
 @Suite("Fuzz: parser and loader")
 struct ConfigFuzzTests {
-    /// SplitMix64: small, fast and the same everywhere.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Bytes that matter to TOML, and some that must be refused.
     static let interesting: [UInt8] = Array("[]{}\"'=#.,\n\r\t \\_-+:0123456789eExob_infatrue".utf8) + [0x00, 0x7F, 0xC3, 0xA9, 0xFF, 0xE2, 0x80]
 
-    static func mutate(_ input: [UInt8], using random: inout Generator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], using random: inout SeededRandom) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &random) {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &random)
@@ -91,7 +80,7 @@ struct ConfigFuzzTests {
         let file = directory.path + "/vigie.toml"
         let full = try String(contentsOfFile: shippedConfig, encoding: .utf8)
         let stripped = Array(Self.withoutCommentLines(full).utf8)
-        var random = Generator(state: 0x5EED_0F_0C0FF1E)
+        var random = SeededRandom(seed: 0x5EED_0F_0C0FF1E)
         var parsed = 0, refused = 0, loaded = 0
         for iteration in 0..<2_000 {
             // Mostly the keys and values; one in five the whole commented file.
@@ -117,7 +106,7 @@ struct ConfigFuzzTests {
     @Test func mutationsOfTheShippedNotices() throws {
         let text = try String(contentsOfFile: "\(shippedNotices)/fr.toml", encoding: .utf8)
         let stripped = Array(Self.withoutCommentLines(text).utf8)
-        var random = Generator(state: 0xF4)
+        var random = SeededRandom(seed: 0xF4)
         var loaded = 0
         for _ in 0..<1_000 {
             guard let document = Self.parse(Self.mutate(stripped, using: &random), file: "fr.toml", exactLines: false) else { continue }
@@ -127,7 +116,7 @@ struct ConfigFuzzTests {
     }
 
     @Test func randomTOMLishBytes() {
-        var random = Generator(state: 42)
+        var random = SeededRandom(seed: 42)
         for _ in 0..<3_000 {
             let length = Int.random(in: 0...120, using: &random)
             let input = (0..<length).map { _ in Self.interesting.randomElement(using: &random)! }

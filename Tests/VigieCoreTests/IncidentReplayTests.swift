@@ -1,4 +1,5 @@
 import Testing
+import VigieTestKit
 import VigieCore
 
 /// Incident #005 replayed through the policy with the limits a small community host

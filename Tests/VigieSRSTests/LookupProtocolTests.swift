@@ -52,7 +52,7 @@ struct LookupProtocolTests {
 
     @Test("fuzz: the parsers are total on random input")
     func fuzzParsers() {
-        var generator = SeededGenerator(seed: 99)
+        var generator = SeededRandom(seed: 99)
         let seeds = Array("get 0123456789:,% forward reverse access transport @SRS0=".utf8)
         for _ in 0..<50_000 {
             let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in

@@ -3,6 +3,7 @@
 // expiry at the boundary, key rotation, case and alphabet tolerance.
 
 import Testing
+import VigieTestKit
 @testable import VigieSRS
 
 /// 2023-11-14T22:13:20Z: day 19675, stamp "G3".
@@ -66,7 +67,7 @@ struct SRSCodecTests {
     @Test("round trips over generated addresses: international, quoted, long")
     func roundTrips() throws {
         let codec = try makeCodec()
-        var generator = SeededGenerator(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let locals = ["alice", "a.b-c+tag", "o'hara", "user=with=equals", "\"john doe\"", "\"quote\\\"inside\"", "jörg",
                       "用户", "x", String(repeating: "l", count: 40)]
         let domains = ["example.com", "EXAMPLE.org", "bücher.example", "xn--bcher-kva.example", "sub.domain.co.uk", "[192.0.2.1]"]
@@ -215,7 +216,7 @@ struct SRSCodecTests {
     @Test("fuzz: random bytes and random edits never trap")
     func fuzz() throws {
         let codec = try makeCodec()
-        var generator = SeededGenerator(seed: 7)
+        var generator = SeededRandom(seed: 7)
         let seeds = Array("SRS0=PGkz=G3=example.com=alice@srs.example SRS1=jC_L=fwd.example==HHHH=TT=orig.example=alice@srs.example\"\\@=+-_/%\u{0}\u{ff}".utf8)
         for _ in 0..<20_000 {
             let length = Int.random(in: 0...90, using: &generator)
@@ -228,15 +229,3 @@ struct SRSCodecTests {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
