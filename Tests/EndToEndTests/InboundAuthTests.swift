@@ -123,12 +123,7 @@ final class InboundSetup {
         postfix = try PostfixInstance(milters: socket, extraMainCF: ["milter_default_action": "tempfail"])
         metricsPort = try LoopbackPort.free()
         let config = """
-        [daemon]
-        user = "root"
-        socket_group = "postfix"
-        state_path = "\(directory)/state.sqlite"
-        control_socket = "\(directory)/control.sock"
-        admin_group = "root"
+        \(daemonSection(directory: directory, socket: nil))
         [notices]
         directory = "\(Binaries.packageRoot)/conf/notices"
         contact = "postmaster@vigie.test"

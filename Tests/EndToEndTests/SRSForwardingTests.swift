@@ -170,13 +170,7 @@ final class SRSSetup {
         configPath = directory + "/vigie.toml"
         metricsPort = try LoopbackPort.free()
         try """
-        [daemon]
-        socket = "unix:\(directory)/milter.sock"
-        user = "root"
-        socket_group = "postfix"
-        state_path = "\(directory)/state.sqlite"
-        control_socket = "\(directory)/control.sock"
-        admin_group = "root"
+        \(daemonSection(directory: directory, socket: "unix:\(directory)/milter.sock"))
         [notices]
         directory = "\(Binaries.packageRoot)/conf/notices"
         [logging]

@@ -65,13 +65,7 @@ final class VigieUnderTest {
         configPath = directory + "/vigie.toml"
         metricsPort = try LoopbackPort.free()
         let config = """
-        [daemon]
-        socket = "\(socket)"
-        user = "root"
-        socket_group = "postfix"
-        state_path = "\(statePath)"
-        control_socket = "\(controlSocket)"
-        admin_group = "root"
+        \(daemonSection(directory: directory, socket: socket))
         [notices]
         directory = "\(Binaries.packageRoot)/conf/notices"
         contact = "postmaster@vigie.test"
@@ -199,4 +193,18 @@ func metricValue(_ sample: String, in text: String) -> Double? {
         return Double(line.dropFirst(sample.count + 1))
     }
     return nil
+}
+
+/// The `[daemon]` table of a test daemon: everything in `directory`, running as root
+/// (the tests are root), sockets for group postfix, vigiectl for root.
+func daemonSection(directory: String, socket: String?) -> String {
+    """
+    [daemon]
+    \(socket.map { "socket = \"\($0)\"" } ?? "")
+    user = "root"
+    socket_group = "postfix"
+    state_path = "\(directory)/state.sqlite"
+    control_socket = "\(directory)/control.sock"
+    admin_group = "root"
+    """
 }
