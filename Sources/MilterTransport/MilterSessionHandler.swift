@@ -30,6 +30,7 @@ public protocol MilterSessionHandler: AnyObject {
 extension MilterSessionHandler {
     public func connect(hostname: String, context: MilterContext) -> MilterResponse { .continue }
     public func data(context: MilterContext) -> MilterResponse { .continue }
+    public func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse { .continue }
     public func connect(hostname: String, clientAddress: String?, context: MilterContext) -> MilterResponse {
         connect(hostname: hostname, context: context)
     }

@@ -6,17 +6,20 @@ import VigieCore
 /// Vigie milter glue: turns libmilter's view of a transaction (macros, envelope)
 /// into policy questions and the policy's verdicts into SMTP replies.
 ///
-/// Stages used: MAIL (who is sending; a locked account is refused at once), RCPT
-/// (limits, decided as early as the protocol allows, so no body is uploaded for a
-/// refused message) and end of message (count the message, or quarantine the one
-/// that tripped a lock). Headers and body are negotiated away.
+/// Stages used: RCPT (who is sending, and the limits, decided as early as the
+/// protocol allows, so no body is uploaded for a refused message) and end of message
+/// (count the message, or quarantine the one that tripped a lock). MAIL, headers and
+/// body are negotiated away: every stage is a round trip Postfix waits for on every
+/// message, and the sender's identity reaches RCPT as macros anyway
+/// (`{auth_authen}`, `{daemon_name}`, `{mail_addr}`), so a MAIL stage would only
+/// cost a round trip (benchmarks/README.md).
 ///
 /// On the local sendmail(1) path nothing is refused before end of message, and
 /// never with a 4xx: Postfix treats a non-SMTP RCPT refusal as a configuration
 /// error, and a 4xx there leaves the mail in maildrop forever (POSTFIX-NOTES).
 public final class MilterGlue: Sendable {
     let policy: SendPolicy
-    /// What `vigiectl reload` may change: read once per transaction, at MAIL FROM.
+    /// What `vigiectl reload` may change: read once per transaction, at its first RCPT.
     public struct Settings: Sendable {
         public var renderer: NoticeRenderer
         public var normalizer: AccountNormalizer
@@ -54,11 +57,14 @@ public final class MilterGlue: Sendable {
     public static func milterConfiguration(socket: String) -> MilterServer.Configuration {
         MilterServer.Configuration(
             socket: socket, name: "vigie",
-            stages: [.envelopeFrom, .envelopeRecipient, .endOfMessage],
+            stages: [.envelopeRecipient, .endOfMessage],
             actions: [.quarantine],
             macros: [
+                // Postfix sends a declined stage's macros with the next command, so
+                // asking for one small macro at MAIL replaces its longer default list.
+                .envelopeFrom: ["{mail_addr}"],
                 // {daemon_name} tells the local sendmail path (cleanup) from smtpd.
-                .envelopeFrom: ["{auth_authen}", "{daemon_name}", "i"],
+                .envelopeRecipient: ["{auth_authen}", "{daemon_name}", "{mail_addr}"],
                 .endOfMessage: ["i"],
             ])
     }
@@ -92,11 +98,11 @@ final class SubmissionSession: MilterSessionHandler {
 
     init(glue: MilterGlue) { self.glue = glue }
 
-    func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse {
-        let started = ContinuousClock.now
-        defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
-        transaction = nil
-        let sender = arguments.first ?? ""
+    /// Who is sending this message, asked at its first RCPT: a member's transaction,
+    /// or nil with the answer that ends Vigie's part in the message (mail from the
+    /// internet, an exempt account).
+    private func beginTransaction(context: MilterContext) -> (Transaction?, MilterResponse) {
+        let sender = context.macro("{mail_addr}") ?? ""
         let settings = glue.settings
         let path: SubmissionPath
         let account: AccountName?
@@ -110,23 +116,28 @@ final class SubmissionSession: MilterSessionHandler {
             // Mail from the internet (or an unauthenticated client): never counted
             // against a member. Accept so Postfix stops calling us for this message.
             glue.metrics.inbound.increment()
-            return .accept
+            return (nil, .accept)
         }
         guard let account, !glue.policy.isExempt(account) else {
             glue.metrics.accepted.increment()
-            return .accept
+            return (nil, .accept)
         }
-        if path == .smtp, let lock = glue.policy.lock(of: account) {
-            return refuse(.locked(lock), account: account, path: path, queueID: context.macro("i"), renderer: settings.renderer)
-        }
-        transaction = Transaction(account: account, settings: settings, path: path)
-        return .continue
+        // A locked account is refused by the check below, at this same RCPT.
+        return (Transaction(account: account, settings: settings, path: path), .continue)
     }
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
-        guard var message = transaction else { return .continue }
         let started = ContinuousClock.now
         defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
+        // Postfix stops calling for a message once it was answered "accept", and a
+        // transaction ends at end of message or abort: no transaction here means
+        // this is the message's first RCPT.
+        if transaction == nil {
+            let (begun, answer) = beginTransaction(context: context)
+            guard let begun else { return answer }
+            transaction = begun
+        }
+        guard var message = transaction else { return .continue }
         defer { transaction = message }
         let recipient = arguments.first ?? ""
         if glue.policy.isExempt(recipient: recipient) { return .continue }

@@ -13,7 +13,7 @@ struct MetricsTests {
         for _ in 1...3 { #expect(try vigie.submit(as: "mallory").accepted) }          // 3 accepted
         for _ in 1...2 { #expect(try vigie.submit(as: "mallory").accepted == false) } // 2 over the limit
         #expect(try vigie.submit(as: "mallory").accepted)                               // third refusal in a row: held
-        #expect(try vigie.submit(as: "mallory").mailFrom?.code == 550)                  // locked
+        #expect(try vigie.submit(as: "mallory").recipients.first?.response.code == 550)                  // locked
         for _ in 1...2 {                                                                // inbound, not judged
             #expect(try vigie.postfix.sendSMTP(from: "x@example.net", to: ["alice@vigie.test"]).accepted)
         }

@@ -7,9 +7,9 @@
  *   cc -O2 -o noop-milter noop.c -lmilter -lpthread
  *   noop-milter unix:/path/to.sock | inet:PORT@127.0.0.1
  *
- * Built with -DVIGIE_STAGES it registers only the callbacks Vigie uses (MAIL, RCPT,
- * end of message): libmilter then negotiates every other stage away, so it is the
- * floor for a filter doing Vigie's round trips.
+ * Built with -DVIGIE_STAGES it registers only the callbacks Vigie uses (RCPT, end of
+ * message): libmilter then negotiates every other stage away, so it is the floor for
+ * a filter doing Vigie's round trips.
  *
  * Stops on SIGTERM (libmilter's own signal thread).
  */
@@ -41,13 +41,13 @@ int main(int argc, char **argv) {
     desc.xxfi_name = "noop";
     desc.xxfi_version = SMFI_VERSION;
     desc.xxfi_flags = 0;
-    desc.xxfi_envfrom = noop_envfrom;
     desc.xxfi_envrcpt = noop_envrcpt;
     desc.xxfi_eom = noop_eom;
     desc.xxfi_abort = noop_abort;
     desc.xxfi_close = noop_close;
 #ifndef VIGIE_STAGES
     desc.xxfi_connect = noop_connect;
+    desc.xxfi_envfrom = noop_envfrom;
     desc.xxfi_helo = noop_helo;
     desc.xxfi_header = noop_header;
     desc.xxfi_eoh = noop_eoh;
