@@ -15,6 +15,44 @@ enum MilterRegistration {
     struct Installed: Sendable {
         let configuration: MilterServer.Configuration
         let makeHandler: @Sendable () -> any MilterSessionHandler
+        let negotiation: Negotiation
+    }
+
+    /// What xxfi_negotiate answers, worked out once at install: it is asked again on
+    /// every connection, and building the flag tables and macro strings there each
+    /// time was as costly as a policy decision (callgrind).
+    struct Negotiation: @unchecked Sendable {
+        /// SMFIP_* flags: stages declined (`NO*`) and stages not answered (`NR_*`).
+        let steps: UInt
+        /// SMFIF_* actions, plus SMFIF_SETSYMLIST to ask for macros per stage.
+        let actions: UInt
+        /// Space-separated macro names per SMFIM_* stage, as C strings that live for
+        /// the process (libmilter copies them; they are never written).
+        let macroLists: [(stage: Int32, names: UnsafeMutablePointer<CChar>)]
+
+        init(_ configuration: MilterServer.Configuration) {
+            let stageFlags: [(MilterStage, UInt)] = [
+                (.connect, UInt(SMFIP_NOCONNECT)), (.helo, UInt(SMFIP_NOHELO)), (.envelopeFrom, UInt(SMFIP_NOMAIL)),
+                (.envelopeRecipient, UInt(SMFIP_NORCPT)), (.data, UInt(SMFIP_NODATA)), (.header, UInt(SMFIP_NOHDRS)),
+                (.endOfHeaders, UInt(SMFIP_NOEOH)), (.body, UInt(SMFIP_NOBODY)),
+            ]
+            let noReplyFlags: [(MilterStage, UInt)] = [
+                (.connect, UInt(SMFIP_NR_CONN)), (.helo, UInt(SMFIP_NR_HELO)), (.envelopeFrom, UInt(SMFIP_NR_MAIL)),
+                (.envelopeRecipient, UInt(SMFIP_NR_RCPT)), (.data, UInt(SMFIP_NR_DATA)), (.header, UInt(SMFIP_NR_HDR)),
+                (.endOfHeaders, UInt(SMFIP_NR_EOH)), (.body, UInt(SMFIP_NR_BODY)),
+            ]
+            var steps: UInt = UInt(SMFIP_NOUNKNOWN)
+            for (stage, flag) in stageFlags where !configuration.stages.contains(stage) { steps |= flag }
+            for (stage, flag) in noReplyFlags
+            where configuration.noReplyStages.contains(stage) && configuration.stages.contains(stage) {
+                steps |= flag
+            }
+            self.steps = steps
+            self.actions = UInt(configuration.actions.rawValue) | UInt(SMFIF_SETSYMLIST)
+            self.macroLists = configuration.macros
+                .sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { (stage: $0.key.rawValue, names: MilterRegistration.strdupName($0.value.joined(separator: " "))) }
+        }
     }
 
     /// Written once before `smfi_main` starts any thread; read by every callback.
@@ -24,7 +62,8 @@ enum MilterRegistration {
                         makeHandler: @escaping @Sendable () -> any MilterSessionHandler) throws {
         try current.withLock { installed in
             guard installed == nil else { throw MilterError.alreadyRegistered }
-            installed = Installed(configuration: configuration, makeHandler: makeHandler)
+            installed = Installed(configuration: configuration, makeHandler: makeHandler,
+                                  negotiation: Negotiation(configuration))
         }
         var description = smfiDesc()
         description.xxfi_name = strdupName(configuration.name)
@@ -49,7 +88,7 @@ enum MilterRegistration {
     }
 
     /// libmilter keeps the name pointer for the life of the process.
-    private static func strdupName(_ name: String) -> UnsafeMutablePointer<CChar> {
+    fileprivate static func strdupName(_ name: String) -> UnsafeMutablePointer<CChar> {
         let bytes = Array(name.utf8CString)
         let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
         pointer.initialize(from: bytes, count: bytes.count)
@@ -188,33 +227,13 @@ private let milterNegotiate: @convention(c) (
     OpaquePointer?, UInt, UInt, UInt, UInt,
     UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?
 ) -> sfsistat = { ctx, offeredActions, offeredSteps, _, _, wantedActions, wantedSteps, wanted2, wanted3 in
-    guard let ctx, let configuration = MilterRegistration.configuration else { return SMFIS_ALL_OPTS }
-    let stageFlags: [(MilterStage, UInt)] = [
-        (.connect, UInt(SMFIP_NOCONNECT)), (.helo, UInt(SMFIP_NOHELO)), (.envelopeFrom, UInt(SMFIP_NOMAIL)),
-        (.envelopeRecipient, UInt(SMFIP_NORCPT)), (.data, UInt(SMFIP_NODATA)), (.header, UInt(SMFIP_NOHDRS)),
-        (.endOfHeaders, UInt(SMFIP_NOEOH)), (.body, UInt(SMFIP_NOBODY)),
-    ]
-    let noReplyFlags: [(MilterStage, UInt)] = [
-        (.connect, UInt(SMFIP_NR_CONN)), (.helo, UInt(SMFIP_NR_HELO)), (.envelopeFrom, UInt(SMFIP_NR_MAIL)),
-        (.envelopeRecipient, UInt(SMFIP_NR_RCPT)), (.data, UInt(SMFIP_NR_DATA)), (.header, UInt(SMFIP_NR_HDR)),
-        (.endOfHeaders, UInt(SMFIP_NR_EOH)), (.body, UInt(SMFIP_NR_BODY)),
-    ]
-    var steps: UInt = UInt(SMFIP_NOUNKNOWN)
-    for (stage, flag) in stageFlags where !configuration.stages.contains(stage) { steps |= flag }
-    for (stage, flag) in noReplyFlags where configuration.noReplyStages.contains(stage) && configuration.stages.contains(stage) {
-        steps |= flag
-    }
-    let actions = UInt(configuration.actions.rawValue) | UInt(SMFIF_SETSYMLIST)
-    wantedActions?.pointee = actions & offeredActions
-    wantedSteps?.pointee = steps & offeredSteps
+    guard let ctx, let negotiation = MilterRegistration.current.withLock({ $0?.negotiation }) else { return SMFIS_ALL_OPTS }
+    wantedActions?.pointee = negotiation.actions & offeredActions
+    wantedSteps?.pointee = negotiation.steps & offeredSteps
     wanted2?.pointee = 0
     wanted3?.pointee = 0
     if offeredActions & UInt(SMFIF_SETSYMLIST) != 0 {
-        for (stage, names) in configuration.macros {
-            _ = names.joined(separator: " ").withCString {
-                smfi_setsymlist(ctx, stage.rawValue, UnsafeMutablePointer(mutating: $0))
-            }
-        }
+        for list in negotiation.macroLists { _ = smfi_setsymlist(ctx, list.stage, list.names) }
     }
     return SMFIS_CONTINUE
 }

@@ -38,6 +38,11 @@ public struct AccountNormalizer: Sendable {
 
     /// The account for a SASL login (`{auth_authen}`), or nil when it is empty or unusable.
     public func account(forLogin login: String) -> AccountName? {
+        // Nearly every login is already a bare, lower-case ASCII name: take it as it
+        // is, without the copies the general case below makes.
+        if !login.isEmpty, login.utf8.count <= 256, !login.utf8.contains(where: Self.needsNormalizing) {
+            return AccountName(normalized: login)
+        }
         var name = login.trimmingWhitespace().lowercased()
         if let at = name.lastIndex(of: "@") {
             let domain = name[name.index(after: at)...]
@@ -49,6 +54,12 @@ public struct AccountNormalizer: Sendable {
               !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" })
         else { return nil }
         return AccountName(normalized: name)
+    }
+
+    /// Bytes the general case would change or refuse: blanks and control
+    /// characters, `@`, upper case, anything not ASCII.
+    private static func needsNormalizing(_ byte: UInt8) -> Bool {
+        byte <= 0x20 || byte >= 0x7F || byte == UInt8(ascii: "@") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 
     /// The account for a local sendmail(1) submission: the local part of the envelope

@@ -38,6 +38,7 @@ public struct Exemptions: Sendable, Equatable {
         if recipients.isEmpty { return false }
         let address = EnvelopeAddress.strip(raw).lowercased()
         if recipients.contains(address) { return true }
-        return recipients.contains(EnvelopeAddress.localPart(address))
+        guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return false }
+        return recipients.contains(String(address[..<at]))
     }
 }

@@ -10,9 +10,11 @@ struct SubmissionLimitTests {
     @Test("a member over a limit reads a 450 4.7.1 multi-line notice, French first")
     func overLimitNotice() throws {
         let vigie = try VigieUnderTest()
+        var queueIDs: [String] = []
         for number in 1...3 {
             let result = try vigie.submit(as: "Alice", subject: "message \(number)")
             #expect(result.accepted, "message \(number) should pass: \(result)")
+            if let id = result.queueID { queueIDs.append(id) }
         }
         let refused = try vigie.submit(as: "alice@vigie.test", subject: "message 4")
         #expect(!refused.accepted)
@@ -34,7 +36,15 @@ struct SubmissionLimitTests {
         let show = try vigie.ctl("show", "alice", "--json")
         #expect(show.succeeded, "\(show)")
         #expect(show.stdout.contains("\"used\" : 3"), "\(show.stdout)")
-        #expect(vigie.log().contains("refused: over limit"))
+        // One line per decision, Postfix style: queue id first (NOQUEUE before DATA),
+        // then sorted key=value fields, quoted when they hold a space.
+        let log = vigie.log()
+        #expect(queueIDs.count == 3)
+        for id in queueIDs {
+            #expect(log.contains("]: \(id): accepted account=alice path=smtp recipients=1\n"), "\(log)")
+        }
+        #expect(log.contains("]: NOQUEUE: refused: over limit account=alice count=3 limit=messages/minute max=3 path=smtp recipient=friend@example.net\n"),
+                "\(log)")
     }
 
     @Test("too many recipients in one message: 452 4.5.3 on the extra ones, the rest goes through")

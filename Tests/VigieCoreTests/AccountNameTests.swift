@@ -1,5 +1,6 @@
 import Testing
 import VigieCore
+import VigieTestKit
 
 @Suite("Account names")
 struct AccountNameTests {
@@ -35,5 +36,41 @@ struct AccountNameTests {
         #expect(normalizer.account(forLocalSender: "<alice@other.example>") == nil)
         // Without local domains every domain is local.
         #expect(AccountNormalizer().account(forLocalSender: "<alice@other.example>") == .alice)
+    }
+
+    /// The byte-level fast paths (a login already normalised, `strip` on UTF-8)
+    /// must agree with the plain definitions written over Characters.
+    @Test func fastPathsAgreeWithTheDefinitions() {
+        let alphabet: [String] = ["a", "z", "0", ".", "-", "_", "A", "Z", "@", " ", "\t", "<", ">", "é", "É", "\u{7F}", "\n", "ß", "😀"]
+        var random = SeededRandom(seed: 6)
+        let normalizer = AccountNormalizer()
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...12, using: &random)
+            let text = (0..<length).map { _ in alphabet.randomElement(using: &random)! }.joined()
+            #expect(EnvelopeAddress.strip(text) == Self.referenceStrip(text), "strip \(text.debugDescription)")
+            #expect(normalizer.account(forLogin: text) == Self.referenceAccount(text), "login \(text.debugDescription)")
+        }
+    }
+
+    static func referenceTrim(_ text: String) -> String {
+        var characters = Substring(text)
+        while let first = characters.first, first == " " || first == "\t" { characters.removeFirst() }
+        while let last = characters.last, last == " " || last == "\t" { characters.removeLast() }
+        return String(characters)
+    }
+
+    static func referenceStrip(_ raw: String) -> String {
+        var address = referenceTrim(raw)
+        if address.hasPrefix("<") { address.removeFirst() }
+        if address.hasSuffix(">") { address.removeLast() }
+        return referenceTrim(address)
+    }
+
+    static func referenceAccount(_ login: String) -> AccountName? {
+        var name = referenceTrim(login).lowercased()
+        if let at = name.lastIndex(of: "@") { name = String(name[..<at]) }
+        guard !name.isEmpty, name.utf8.count <= 256,
+              !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" }) else { return nil }
+        return AccountName(normalized: name)
     }
 }
