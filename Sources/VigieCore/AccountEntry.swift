@@ -1,18 +1,11 @@
 /// What the policy keeps in memory for one account.
 struct AccountEntry: Sendable {
     var counters = AccountCounters()
-    /// Limits in force, cached with the group lookup they came from.
     /// Limits in force (shared with the accounts of the same profile), cached with
     /// the group lookup they came from until `limitsExpire`.
     var limits: SharedLimits?
     var limitsExpire: Int64 = 0
-    /// Recently accepted messages, oldest first, for the evidence of a burst lock.
-    /// Bounded by the burst threshold; allocated once per active account.
-    var recent: [RecentMessage] = []
-}
-
-/// A message accepted recently: its Postfix queue id and when.
-struct RecentMessage: Sendable, Equatable {
-    var queueID: String
-    var acceptedAt: Int64
+    /// Recently accepted messages, for the evidence of a burst lock. Bounded by the
+    /// burst threshold.
+    var recent = RecentMessages()
 }

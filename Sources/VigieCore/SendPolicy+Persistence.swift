@@ -21,11 +21,12 @@ extension SendPolicy {
                         // Evidence candidates older than the burst window can never be
                         // evidence again: free them rather than keep them for days.
                         if !entry.recent.isEmpty, now - entry.counters.lastActivity > window {
-                            shard.accounts[account]!.recent = []
+                            shard.accounts[account]!.recent.removeAll()
                         }
                     }
                 }
-                shard.dirty.removeAll(keepingCapacity: true)
+                // A burst of new accounts must not pin a large set for good.
+                shard.dirty.removeAll(keepingCapacity: shard.dirty.count <= 256)
             }
         }
         guard !changes.isEmpty else { return 0 }

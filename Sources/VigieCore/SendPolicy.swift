@@ -44,7 +44,7 @@ public final class SendPolicy: Sendable {
     /// into an array.
     final class Shard: Sendable {
         struct Contents: ~Copyable {
-            var accounts: [AccountName: AccountEntry] = [:]
+            var accounts = AccountTable()
             /// Locks in force. Apart from the counters: few accounts are ever locked,
             /// and an optional lock inline in every entry cost ~70 bytes per account.
             var locks: [AccountName: AccountLock] = [:]
@@ -212,14 +212,14 @@ public final class SendPolicy: Sendable {
             if countsAsRefusal { entry.counters.refusalsInARow &+= 1 }
             if let threshold = burst.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
                 let trigger = BurstTrigger.refusalsInARow(Int(entry.counters.refusalsInARow))
-                return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent)
+                return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
             }
             return .verdict(.overLimit(breach))
         }
 
         if let trigger = Self.burstTrigger(limits, window: burst.window, counters: entry.counters, recipients: recipients,
                                            now: now, windowLength: burstWindow) {
-            return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent)
+            return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
         }
 
         if let queueID {
@@ -231,8 +231,8 @@ public final class SendPolicy: Sendable {
             entry.counters.burstMessages.add(1)
             entry.counters.burstRecipients.add(recipients)
             if !queueID.isEmpty {
-                Self.remember(&entry.recent, RecentMessage(queueID: queueID, acceptedAt: now),
-                              capacity: min(1000, (limits.burstMessages.value.maximum ?? 100) + 1), window: burstWindow)
+                entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
+                                      capacity: min(1000, (limits.burstMessages.value.maximum ?? 100) + 1), window: burstWindow)
             }
         }
         return .verdict(.accept)
@@ -258,15 +258,6 @@ public final class SendPolicy: Sendable {
             events?.storeFailed(error, during: "recording the lock of \(account)")
             return lock
         }
-    }
-
-    private static func remember(_ recent: inout [RecentMessage], _ message: RecentMessage, capacity: Int, window: Int64) {
-        if recent.count >= capacity || (recent.first.map { $0.acceptedAt <= message.acceptedAt - window } ?? false) {
-            let cutoff = message.acceptedAt - window
-            let stale = recent.firstIndex { $0.acceptedAt > cutoff } ?? recent.count
-            recent.removeFirst(max(stale, recent.count >= capacity ? 1 : 0))
-        }
-        recent.append(message)
     }
 
     /// The limit this message would break, choosing the one that frees up last so

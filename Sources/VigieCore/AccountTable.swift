@@ -1,0 +1,67 @@
+/// The accounts of one shard: a dictionary from name to slot number, and the entries
+/// themselves in one dense array.
+///
+/// Why not `[AccountName: AccountEntry]`: a Dictionary keeps its values in an array
+/// as long as its bucket count, a power of two at most three quarters full, so an
+/// account table just past a power of two pays for up to 2.7 entries per account
+/// (~500 bytes per account at 100k accounts, benchmarks/ PolicyMemory). Here only
+/// 4-byte slot numbers pay for the empty buckets, and the entry array grows by a
+/// quarter at a time. Slots freed by idle accounts are reused.
+struct AccountTable: Sequence {
+    private var slots: [AccountName: Int32] = [:]
+    private var entries: [AccountEntry] = []
+    /// Slots of removed accounts, reused before the array grows.
+    private var vacant: [Int32] = []
+
+    var count: Int { slots.count }
+    var keys: Dictionary<AccountName, Int32>.Keys { slots.keys }
+
+    subscript(account: AccountName) -> AccountEntry? {
+        get { slots[account].map { entries[Int($0)] } }
+        set {
+            if let newValue {
+                entries[slot(for: account, creating: newValue)] = newValue
+            } else {
+                remove(account)
+            }
+        }
+    }
+
+    /// The entry of `account`, created from `fallback` if absent; changed in place
+    /// (`&table[account, default: AccountEntry()]`), without copying the entry.
+    subscript(account: AccountName, default fallback: @autoclosure () -> AccountEntry) -> AccountEntry {
+        get { slots[account].map { entries[Int($0)] } ?? fallback() }
+        _modify {
+            let slot = slot(for: account, creating: fallback())
+            yield &entries[slot]
+        }
+    }
+
+    private mutating func slot(for account: AccountName, creating fallback: @autoclosure () -> AccountEntry) -> Int {
+        if let slot = slots[account] { return Int(slot) }
+        let slot: Int
+        if let reused = vacant.popLast() {
+            slot = Int(reused)
+            entries[slot] = fallback()
+        } else {
+            if entries.count == entries.capacity {
+                entries.reserveCapacity(entries.count + entries.count / 4 + 16)
+            }
+            slot = entries.count
+            entries.append(fallback())
+        }
+        slots[account] = Int32(slot)
+        return slot
+    }
+
+    private mutating func remove(_ account: AccountName) {
+        guard let slot = slots.removeValue(forKey: account) else { return }
+        entries[Int(slot)] = AccountEntry()  // lets go of the shared limits and evidence now
+        vacant.append(slot)
+    }
+
+    func makeIterator() -> some IteratorProtocol<(key: AccountName, value: AccountEntry)> {
+        let entries = self.entries
+        return slots.lazy.map { (key: $0.key, value: entries[Int($0.value)]) }.makeIterator()
+    }
+}
