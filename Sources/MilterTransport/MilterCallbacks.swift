@@ -58,12 +58,28 @@ enum MilterRegistration {
     /// Written once before `smfi_main` starts any thread; read by every callback.
     static let current = Mutex<Installed?>(nil)
 
+    /// The stages negotiated as "no reply" (`MilterStage.noReplyBit`), read on every
+    /// callback of those stages without taking the mutex.
+    static let noReplyStages = Atomic<UInt>(0)
+
+    /// The answer libmilter needs for a stage's callback: `SMFIS_NOREPLY` for a stage
+    /// negotiated as "no reply" (the MTA reads no answer, and one sent anyway would be
+    /// read as the answer to its next command), the handler's answer otherwise.
+    /// libmilter itself turns NOREPLY into CONTINUE for an MTA that did not accept
+    /// the flag.
+    static func answer(_ stage: MilterStage, _ response: MilterResponse, _ ctx: OpaquePointer) -> sfsistat {
+        if noReplyStages.load(ordering: .relaxed) & stage.noReplyBit != 0 { return SMFIS_NOREPLY }
+        return status(response, ctx)
+    }
+
     static func install(configuration: MilterServer.Configuration,
                         makeHandler: @escaping @Sendable () -> any MilterSessionHandler) throws {
         try current.withLock { installed in
             guard installed == nil else { throw MilterError.alreadyRegistered }
             installed = Installed(configuration: configuration, makeHandler: makeHandler,
                                   negotiation: Negotiation(configuration))
+            let noReply = configuration.noReplyStages.intersection(configuration.stages)
+            noReplyStages.store(noReply.reduce(0) { $0 | $1.noReplyBit }, ordering: .relaxed)
         }
         var description = smfiDesc()
         description.xxfi_name = strdupName(configuration.name)
@@ -110,7 +126,7 @@ private func handler(_ ctx: OpaquePointer?) -> (any MilterSessionHandler)? {
     return made
 }
 
-private func status(_ response: MilterResponse, _ ctx: OpaquePointer) -> sfsistat {
+fileprivate func status(_ response: MilterResponse, _ ctx: OpaquePointer) -> sfsistat {
     let context = MilterContext(ctx)
     switch response {
     case .continue: return SMFIS_CONTINUE
@@ -138,7 +154,7 @@ private func arguments(_ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?
 private let milterConnect: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<sockaddr>?) -> sfsistat = { ctx, hostname, address in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
     let name = hostname.map { String(cString: $0) } ?? ""
-    return status(session.connect(hostname: name, clientAddress: numericAddress(address), context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.connect, session.connect(hostname: name, clientAddress: numericAddress(address), context: MilterContext(ctx)), ctx)
 }
 
 /// The client address as text (inet_ntop), or nil for a missing address or a
@@ -167,39 +183,40 @@ private func numericAddress(_ address: UnsafeMutablePointer<sockaddr>?) -> Strin
 
 private let milterHelo: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
-    return status(session.helo(name: name.map { String(cString: $0) } ?? "", context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.helo, session.helo(name: name.map { String(cString: $0) } ?? "", context: MilterContext(ctx)), ctx)
 }
 
 private let milterHeader: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name, value in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
-    return status(session.header(name: name.map { String(cString: $0) } ?? "", value: value.map { String(cString: $0) } ?? "",
-                                 context: MilterContext(ctx)), ctx)
+    let response = session.header(name: name.map { String(cString: $0) } ?? "", value: value.map { String(cString: $0) } ?? "",
+                                  context: MilterContext(ctx))
+    return MilterRegistration.answer(.header, response, ctx)
 }
 
 private let milterEndOfHeaders: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
-    return status(session.endOfHeaders(context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.endOfHeaders, session.endOfHeaders(context: MilterContext(ctx)), ctx)
 }
 
 private let milterBody: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, Int) -> sfsistat = { ctx, bytes, length in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
     let chunk = bytes.map { Array(UnsafeBufferPointer(start: $0, count: max(0, length))) } ?? []
-    return status(session.body(chunk: chunk, context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.body, session.body(chunk: chunk, context: MilterContext(ctx)), ctx)
 }
 
 private let milterEnvelopeFrom: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat = { ctx, argv in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
-    return status(session.envelopeFrom(arguments: arguments(argv), context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.envelopeFrom, session.envelopeFrom(arguments: arguments(argv), context: MilterContext(ctx)), ctx)
 }
 
 private let milterEnvelopeRecipient: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat = { ctx, argv in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
-    return status(session.envelopeRecipient(arguments: arguments(argv), context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.envelopeRecipient, session.envelopeRecipient(arguments: arguments(argv), context: MilterContext(ctx)), ctx)
 }
 
 private let milterData: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
-    return status(session.data(context: MilterContext(ctx)), ctx)
+    return MilterRegistration.answer(.data, session.data(context: MilterContext(ctx)), ctx)
 }
 
 private let milterEndOfMessage: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in

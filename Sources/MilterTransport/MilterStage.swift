@@ -15,6 +15,11 @@ public enum MilterStage: Sendable, Hashable, CaseIterable {
     case endOfMessage   // xxfi_eom
 }
 
+extension MilterStage {
+    /// This stage's bit in a set of stages kept in one integer.
+    var noReplyBit: UInt { 1 << UInt(Self.allCases.firstIndex(of: self)!) }
+}
+
 /// Where in the SMTP dialogue a list of macros is asked for (`SMFIM_*`).
 public enum MilterMacroStage: Int32, Sendable, Hashable {
     case connect = 0       // SMFIM_CONNECT

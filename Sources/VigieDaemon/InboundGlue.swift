@@ -46,6 +46,11 @@ final class InboundGlue: Sendable {
         MilterServer.Configuration(
             socket: socket, name: "vigie-inbound",
             stages: [.connect, .helo, .envelopeFrom, .header, .endOfHeaders, .body, .endOfMessage],
+            // These stages only gather (client, HELO name, headers and body for DKIM)
+            // and always continue: "no reply" lets Postfix stream them without waiting
+            // for an answer to each header and body chunk. MAIL (SPF may refuse) and
+            // end of message (the verdict, the headers added) are answered.
+            noReplyStages: [.connect, .helo, .header, .endOfHeaders, .body],
             actions: [.addHeaders, .changeHeaders])
     }
 
