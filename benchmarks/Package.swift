@@ -35,5 +35,8 @@ let package = Package(
         // Milter protocol v6 load generator (speaks to any milter over unix or TCP).
         // Swift 5 mode: plain threads over blocking sockets, with globals read-only once started.
         .executableTarget(name: "MilterLoad", swiftSettings: [.swiftLanguageMode(.v5)]),
+        // SMTP load generator sending one given file (smtp-source cannot): the inbound
+        // end-to-end benchmark's DKIM-signed message. Same threading model as MilterLoad.
+        .executableTarget(name: "SMTPLoad", swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

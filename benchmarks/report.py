@@ -34,7 +34,7 @@ machine = {
 }
 
 med = statistics.median
-out = {"machine": machine, "micro": {}, "memory": None, "wire": {}, "e2e": {}, "targets": []}
+out = {"machine": machine, "micro": {}, "memory": None, "wire": {}, "e2e": {}, "e2e_inbound": {}, "targets": []}
 md = []
 target = lambda name, ok, figure, evidence: out["targets"].append(
     {"target": name, "met": ok, "figure": figure, "evidence": evidence})
@@ -237,7 +237,87 @@ if e2e:
     if errs:
         md += ["", f"smtp-source error lines: {errs}"]
     md.append("")
-    md += ["Not measured here: Vigie on the inbound path through Postfix. Its DKIM wire figure against opendkim is in benchmarks/dkim/RESULTS.md, SRS lookups against postsrsd in benchmarks/srs/RESULTS.md.", ""]
+    if not any(r["section"] == "e2e-inbound" for r in rows):
+        md += ["Not measured here: Vigie on the inbound path through Postfix. Its DKIM wire figure against opendkim is in benchmarks/dkim/RESULTS.md, SRS lookups against postsrsd in benchmarks/srs/RESULTS.md.", ""]
+
+# ---------------------------------------------------------------- e2e, inbound
+inbound = [r for r in rows if r["section"] == "e2e-inbound"]
+if inbound:
+    # What the sink received, per label: the message counts only if its verifier's
+    # Authentication-Results says dkim=pass (and, for Vigie, spf=pass).
+    verified_key = {"vigie": ("vigie_dkim_pass", "vigie_spf_pass"), "opendkim": ("opendkim_dkim_pass",)}
+    groups = {}
+    for r in inbound:
+        groups.setdefault((r["label"], r["concurrency"]), []).append(r)
+    summary = {}
+    for (l, c), rs in groups.items():
+        sent = sum(r["messages"] for r in rs)
+        v = {k: sum(r["verified"].get(k, 0) for r in rs) for k in rs[0]["verified"]}
+        passed = min((v.get(k, 0) for k in verified_key.get(l, ())), default=None)
+        summary[f"{l}@{c}"] = {
+            "label": "vigie-inbound" if l == "vigie" else l, "concurrency": c, "runs": len(rs),
+            "messages_per_second": med([r["messages_per_second"] for r in rs]),
+            "all_runs_messages_per_second": [round(r["messages_per_second"], 1) for r in rs],
+            "p50_ms": med([r["latency_ms"].get("p50", 0) for r in rs]), "p99_ms": med([r["latency_ms"].get("p99", 0) for r in rs]),
+            "milter_cpu_us_per_message": med([r["milter_cpu_us_per_message"] for r in rs])
+            if all(r.get("milter_cpu_us_per_message") is not None for r in rs) else None,
+            "messages": sent, "delivered": v.get("delivered", 0), "verified": v,
+            "verified_pass": passed, "all_verified": passed is None or passed == sent,
+            "errors": sum(r["errors"] for r in rs),
+            "error_samples": [e for r in rs for e in r.get("error_samples", [])][:3],
+        }
+    out["e2e_inbound"] = summary
+    md += ["## End to end, inbound: SMTPLoad → private Postfix 3.7 → smtp-sink", "",
+           "The same DKIM-signed message every time (`benchmarks/e2e-fixtures/signed-4k.eml`: 4 KB, rsa-sha256 2048-bit, "
+           "relaxed/relaxed, d=vigie-bench.example), sent by SMTPLoad as an internet client (no `{auth_authen}`) from "
+           "127.0.0.1, which the domain's SPF record allows; one message per SMTP session; the key and SPF record come "
+           "from nsd on loopback. messages/s accepted by Postfix (SMTPLoad wall time), medians of "
+           f"{reps} interleaved repetitions (each repetition runs both tables at every concurrency); the queue is drained "
+           "between runs. `none` = no milter, `noop` = the C libmilter filter answering every stage, `vigie-inbound` = "
+           "`vigie --role inbound`: SPF at MAIL, DKIM verify, Authentication-Results and Received-SPF, `opendkim` = "
+           "opendkim 2.11 `Mode v` (DKIM and Authentication-Results only). CPU = the milter process's user+system time "
+           "per message. Verified = messages the sink received with the label's Authentication-Results saying "
+           "dkim=pass (Vigie: and spf=pass), out of those sent.", "",
+           "| c | none msg/s | noop msg/s | vigie-inbound msg/s | opendkim msg/s | vigie-inbound/none | vigie-inbound/noop | "
+           "vigie-inbound/opendkim | opendkim/none | CPU µs/msg noop / vigie-inbound / opendkim | verified vigie-inbound / opendkim |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    fmt_cpu = lambda s: f"{s['milter_cpu_us_per_message']:.0f}" if s.get("milter_cpu_us_per_message") is not None else "–"
+    fmt_ver = lambda s: f"{s['verified_pass']}/{s['messages']}" + ("" if s["all_verified"] else " **(not all)**")
+    for c in (1, 8, 32):
+        g = {l: summary.get(f"{l}@{c}") for l in ("none", "noop", "vigie", "opendkim")}
+        if not all(g.values()):
+            continue
+        x = {l: g[l]["messages_per_second"] or float("nan") for l in g}
+        md.append(f"| {c} | {x['none']:.0f} | {x['noop']:.0f} | {x['vigie']:.0f} | {x['opendkim']:.0f} | "
+                  f"{x['vigie']/x['none']:.2f} | {x['vigie']/x['noop']:.2f} | {x['vigie']/x['opendkim']:.2f} | "
+                  f"{x['opendkim']/x['none']:.2f} | {fmt_cpu(g['noop'])} / {fmt_cpu(g['vigie'])} / {fmt_cpu(g['opendkim'])} | "
+                  f"{fmt_ver(g['vigie'])} / {fmt_ver(g['opendkim'])} |")
+        # A run whose mail was not verified measured nothing: the target is missed.
+        checked = g["vigie"]["all_verified"] and g["opendkim"]["all_verified"]
+        note = "" if checked else " (not every message verified: see the table)"
+        target(f"Inbound path ≥ noop (all stages), c={c}", checked and x["vigie"] >= x["noop"],
+               f"{x['vigie'] / x['noop']:.2f}× noop{note}",
+               f"e2e inbound runs: vigie-inbound {g['vigie']['all_runs_messages_per_second']} noop {g['noop']['all_runs_messages_per_second']}")
+        target(f"Inbound path ≥ 1.3× opendkim verify, c={c}", checked and x["vigie"] >= 1.3 * x["opendkim"],
+               f"{x['vigie'] / x['opendkim']:.2f}× opendkim{note}",
+               f"e2e inbound runs: vigie-inbound {g['vigie']['all_runs_messages_per_second']} opendkim {g['opendkim']['all_runs_messages_per_second']}")
+    c1 = {l: summary.get(f"{l}@1") for l in ("none", "noop", "vigie", "opendkim")}
+    if all(c1.values()):
+        md += ["", "Single sequential sender (c=1), ms per SMTP session (p50 / p99): " +
+               ", ".join(f"{s['label']} {s['p50_ms']:.2f} / {s['p99_ms']:.2f}" for s in c1.values()) + "."]
+    warm = [r for r in rows if r["section"] == "e2e-inbound-warmup"]
+    check = [r for r in rows if r["section"] == "e2e-check" and "vigie_inbound_checked" in r]
+    if check:
+        sent = sum(r["messages"] for r in inbound if r["label"] == "vigie") + len(warm)
+        md += ["", f"Check: Vigie's inbound role logged {check[0]['vigie_inbound_checked']} messages checked, "
+                   f"{check[0]['vigie_inbound_checked_pass']} with spf=pass and dkim=pass (sent through it: {sent}, "
+                   f"warm-up included); other Authentication-Results received by the sink: "
+                   f"{sum(r['verified'].get('other_ar', 0) for r in inbound)}."]
+    errs = {k: (s["errors"], s["error_samples"]) for k, s in summary.items() if s["errors"]}
+    if errs:
+        md += ["", f"SMTPLoad errors (count, samples): {errs}"]
+    md += ["", "Not measured here: SRS through Postfix (lookups against postsrsd are in benchmarks/srs/RESULTS.md); "
+               "DKIM over the milter protocol alone, without Postfix: benchmarks/dkim/RESULTS.md.", ""]
 
 # ---------------------------------------------------------------- write
 head = ["# Vigie benchmarks: latest run", "",
