@@ -112,9 +112,17 @@ final class InboundSession: MilterSessionHandler {
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse { .continue }
 
     func header(name: String, value: String, context: MilterContext) -> MilterResponse {
-        if name.lowercased() == AuthenticationResults.headerName.lowercased() { authenticationResults.append(value) }
+        if Self.isAuthenticationResults(name) { authenticationResults.append(value) }
         verification?.header(name: name, value: value)
         return .continue
+    }
+
+    /// Case-insensitive, without lower-casing a copy of every header name.
+    private static func isAuthenticationResults(_ name: String) -> Bool {
+        let wanted = AuthenticationResults.headerName.utf8
+        guard name.utf8.count == wanted.count else { return false }
+        func lower(_ byte: UInt8) -> UInt8 { (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
+        return zip(name.utf8, wanted).allSatisfy { lower($0) == lower($1) }
     }
 
     func endOfHeaders(context: MilterContext) -> MilterResponse {

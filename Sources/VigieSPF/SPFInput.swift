@@ -23,25 +23,40 @@ enum SPFInput {
 
     /// A host name as RFC 7208 §4.3 wants it: dot-separated labels of letters,
     /// digits, hyphens (and underscores, common in practice), at least two labels.
-    static func isDomainName(_ text: String) -> Bool {
-        var name = Substring(text)
-        if name.hasSuffix(".") { name = name.dropLast() }
-        guard (1...253).contains(name.utf8.count) else { return false }
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2 else { return false }
-        return labels.allSatisfy { label in
-            (1...63).contains(label.utf8.count) && label.utf8.allSatisfy {
-                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d || $0 == 0x5f
-            } && !label.hasPrefix("-") && !label.hasSuffix("-")
+    static func isDomainName<Text: StringProtocol>(_ text: Text) -> Bool {
+        // One pass over the bytes, no label array: this runs on every inbound MAIL.
+        var bytes = Substring(text).utf8[...]
+        if bytes.last == UInt8(ascii: ".") { bytes = bytes.dropLast() }
+        guard (1...253).contains(bytes.count) else { return false }
+        var labels = 1
+        var labelLength = 0
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard labelLength > 0, previous != UInt8(ascii: "-") else { return false }
+                labels += 1
+                labelLength = 0
+            } else {
+                guard isLabelByte(byte), labelLength > 0 || byte != UInt8(ascii: "-") else { return false }
+                labelLength += 1
+                guard labelLength <= 63 else { return false }
+            }
+            previous = byte
         }
+        return labels >= 2 && labelLength > 0 && previous != UInt8(ascii: "-")
+    }
+
+    /// Letters, digits, `-`, and `_` (seen in real TXT and SRV owner names).
+    private static func isLabelByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x2d || byte == 0x5f
     }
 
     /// local@domain with a printable local part and a valid domain.
     static func isValidSender(_ sender: String) -> Bool {
-        guard sender.utf8.count <= 320, let at = sender.lastIndex(of: "@") else { return false }
+        guard sender.utf8.count <= 320, let at = sender.utf8.lastIndex(of: UInt8(ascii: "@")) else { return false }
         let local = sender[..<at]
         guard local.utf8.count <= 64, local.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7f }) else { return false }
-        return isDomainName(String(sender[sender.index(after: at)...]))
+        return isDomainName(sender[sender.index(after: at)...])
     }
 }
 
