@@ -43,13 +43,27 @@ public struct AccountCounters: Sendable, Equatable {
 
     /// Brings every window forward to `now`.
     public mutating func advance(to now: Int64, burstWindow: Int64) {
-        for window in LimitWindow.allCases {
-            let length = window.milliseconds
-            self[.messages, window].advance(to: now, length: length)
-            self[.recipients, window].advance(to: now, length: length)
-        }
+        // Spelled out: on every decision, and cheaper than looping over `allCases`.
+        messagesPerMinute.advance(to: now, length: LimitWindow.minute.milliseconds)
+        recipientsPerMinute.advance(to: now, length: LimitWindow.minute.milliseconds)
+        messagesPerHour.advance(to: now, length: LimitWindow.hour.milliseconds)
+        recipientsPerHour.advance(to: now, length: LimitWindow.hour.milliseconds)
+        messagesPerDay.advance(to: now, length: LimitWindow.day.milliseconds)
+        recipientsPerDay.advance(to: now, length: LimitWindow.day.milliseconds)
         burstMessages.advance(to: now, length: burstWindow)
         burstRecipients.advance(to: now, length: burstWindow)
+    }
+
+    /// Counts one accepted message with `recipients` recipients in every window.
+    public mutating func record(recipients: Int) {
+        messagesPerMinute.add(1)
+        messagesPerHour.add(1)
+        messagesPerDay.add(1)
+        recipientsPerMinute.add(recipients)
+        recipientsPerHour.add(recipients)
+        recipientsPerDay.add(recipients)
+        burstMessages.add(1)
+        burstRecipients.add(recipients)
     }
 
     /// True when every window has fully decayed: the account can be forgotten.

@@ -8,4 +8,6 @@ struct AccountEntry: Sendable {
     /// Recently accepted messages, for the evidence of a burst lock. Bounded by the
     /// burst threshold.
     var recent = RecentMessages()
+    /// In its shard's dirty set, waiting for the next flush.
+    var isDirty = false
 }

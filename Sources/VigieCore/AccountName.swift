@@ -20,6 +20,16 @@ public struct AccountName: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    /// What Dictionary and Set actually call: the cached hash mixed with the table's
+    /// seed, without running a Hasher (SipHash finalisation) again on every lookup.
+    /// `hash` is already a per-process seeded SipHash of the name, so tables keep
+    /// their resistance to chosen collisions.
+    /// The multiply-xorshift spreads every input bit over the low bits a table uses
+    /// for its bucket: the shards already split accounts by the low bits of `hash`.
+    public func _rawHashValue(seed: Int) -> Int {
+        let mixed = UInt(bitPattern: hash ^ seed) &* 0x9E37_79B9_7F4A_7C15
+        return Int(bitPattern: mixed ^ (mixed >> 29))
+    }
     public static func == (lhs: AccountName, rhs: AccountName) -> Bool { lhs.hash == rhs.hash && lhs.value == rhs.value }
 
     public var description: String { value }

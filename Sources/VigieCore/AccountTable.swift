@@ -37,6 +37,12 @@ struct AccountTable: Sequence {
         }
     }
 
+    /// Runs `body` on the entry of `account` (created if absent), in place.
+    mutating func modify<Result>(_ account: AccountName, _ body: (inout AccountEntry) -> Result) -> Result {
+        let slot = slot(for: account, creating: AccountEntry())
+        return body(&entries[slot])
+    }
+
     private mutating func slot(for account: AccountName, creating fallback: @autoclosure () -> AccountEntry) -> Int {
         if let slot = slots[account] { return Int(slot) }
         let slot: Int

@@ -7,12 +7,50 @@ import Synchronization
 /// 440 bytes per tracked account (two arrays and three resolved limits each).
 final class SharedLimits: Sendable {
     let limits: EffectiveLimits
+    /// The same numbers as plain values, for the per-message decision.
+    let maxima: LimitMaxima
     /// The settings generation these were resolved under: a reload makes them stale.
     let generation: Int
 
     init(limits: EffectiveLimits, generation: Int) {
         self.limits = limits
+        self.maxima = LimitMaxima(limits)
         self.generation = generation
+    }
+}
+
+/// The maxima of `EffectiveLimits` (nil: unlimited) as plain numbers.
+///
+/// A decision reads only these; copying `EffectiveLimits` itself (two arrays, and
+/// where each limit came from) cost a retain and a release per field per decision.
+struct LimitMaxima: Sendable, Equatable {
+    var messagesPerMinute, messagesPerHour, messagesPerDay: Int?
+    var recipientsPerMinute, recipientsPerHour, recipientsPerDay: Int?
+    var recipientsPerMessage: Int?
+    var burstMessages: Int?
+    var burstRecipients: Int?
+
+    init(_ limits: EffectiveLimits) {
+        messagesPerMinute = limits.limit(.messages, .minute).value.maximum
+        messagesPerHour = limits.limit(.messages, .hour).value.maximum
+        messagesPerDay = limits.limit(.messages, .day).value.maximum
+        recipientsPerMinute = limits.limit(.recipients, .minute).value.maximum
+        recipientsPerHour = limits.limit(.recipients, .hour).value.maximum
+        recipientsPerDay = limits.limit(.recipients, .day).value.maximum
+        recipientsPerMessage = limits.recipientsPerMessage.value.maximum
+        burstMessages = limits.burstMessages.value.maximum
+        burstRecipients = limits.burstRecipients.value.maximum
+    }
+
+    func maximum(_ metric: LimitMetric, _ window: LimitWindow) -> Int? {
+        switch (metric, window) {
+        case (.messages, .minute): messagesPerMinute
+        case (.messages, .hour): messagesPerHour
+        case (.messages, .day): messagesPerDay
+        case (.recipients, .minute): recipientsPerMinute
+        case (.recipients, .hour): recipientsPerHour
+        case (.recipients, .day): recipientsPerDay
+        }
     }
 }
 

@@ -13,6 +13,7 @@ extension SendPolicy {
                 guard !shard.dirty.isEmpty else { return }
                 for account in shard.dirty {
                     guard let entry = shard.accounts[account] else { continue }
+                    shard.accounts.modify(account) { $0.isDirty = false }
                     if shard.locks[account] == nil && entry.counters.isIdle(at: now) {
                         shard.accounts[account] = nil
                         changes.append((account, nil))

@@ -24,9 +24,25 @@ public final class SendPolicy: Sendable {
         /// Bumped at each reload: cached per-account limits from an older
         /// generation are resolved again.
         let generation: Int
+        // What every decision reads, worked out once per reload: reading them through
+        // `settings` copied the whole settings value (and its references) and redid
+        // Duration arithmetic on each decision (callgrind, benchmarks/).
+        let burstWindow: Int64
+        let groupCacheLifetime: Int64
+        let refusalsInARow: Int?
+        let burstWindowDuration: Duration
+        let exemptAccounts: Set<AccountName>
+        let hasGroupOverrides: Bool
+
         init(settings: PolicySettings, generation: Int) {
             self.settings = settings
             self.generation = generation
+            self.burstWindow = SendPolicy.burstWindow(settings)
+            self.groupCacheLifetime = settings.groupCacheLifetime.milliseconds
+            self.refusalsInARow = settings.burst.refusalsInARow
+            self.burstWindowDuration = settings.burst.window
+            self.exemptAccounts = settings.exemptions.accounts
+            self.hasGroupOverrides = !settings.limits.groups.isEmpty
         }
     }
 
@@ -73,7 +89,7 @@ public final class SendPolicy: Sendable {
         shards[Int(UInt(bitPattern: account.hash) % UInt(Self.shardCount))]
     }
 
-    var burstWindow: Int64 { Self.burstWindow(configured.settings) }
+    var burstWindow: Int64 { configured.burstWindow }
     static func burstWindow(_ settings: PolicySettings) -> Int64 { max(1000, settings.burst.window.milliseconds) }
 
     /// Puts new settings in force for every later decision (`vigiectl reload`).
@@ -151,37 +167,38 @@ public final class SendPolicy: Sendable {
 
     private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool) -> Verdict {
         let configured = self.configured
-        let settings = configured.settings
         // Exempt accounts are never counted nor locked, whoever forgets to ask first.
-        if !settings.exemptions.accounts.isEmpty, settings.exemptions.accounts.contains(account) { return .accept }
+        if !configured.exemptAccounts.isEmpty, configured.exemptAccounts.contains(account) { return .accept }
         let now = clock.now().milliseconds
         let shard = shard(for: account)
         var fresh: SharedLimits?
         while true {
             let outcome: Outcome = shard.state.withLock { shard in
-                if let lock = shard.locks[account] { return .verdict(.locked(lock)) }
+                if !shard.locks.isEmpty, let lock = shard.locks[account] { return .verdict(.locked(lock)) }
+                var newlyDirty = false
                 // The entry is changed in place inside the table: one lookup, no copy.
-                let outcome = Self.decide(
-                    entry: &shard.accounts[account, default: AccountEntry()], account: account, recipients: recipients,
-                    queueID: queueID, countsAsRefusal: countsAsRefusal, now: now, configured: configured, fresh: fresh)
-                switch outcome {
-                case .needLimits: break
-                case .newLock(let lock, _, _):
-                    shard.locks[account] = lock
-                    shard.dirty.insert(account)
-                case .verdict:
-                    shard.dirty.insert(account)
+                let outcome = shard.accounts.modify(account) { entry in
+                    let outcome = Self.decide(
+                        entry: &entry, account: account, recipients: recipients, queueID: queueID,
+                        countsAsRefusal: countsAsRefusal, now: now, configured: configured, fresh: fresh)
+                    if case .needLimits = outcome { return outcome }
+                    // Already waiting for the next flush: no need to hash it into the set again.
+                    if !entry.isDirty { entry.isDirty = true; newlyDirty = true }
+                    return outcome
                 }
+                if case .newLock(let lock, _, _) = outcome { shard.locks[account] = lock }
+                if newlyDirty { shard.dirty.insert(account) }
                 return outcome
             }
             switch outcome {
             case .needLimits:
-                let memberOf = settings.limits.groups.isEmpty ? [] : groups.groups(of: account)
+                let settings = configured.settings
+                let memberOf = configured.hasGroupOverrides ? groups.groups(of: account) : []
                 fresh = profiles.limits(for: account, memberOf: memberOf, settings: settings, generation: configured.generation)
             case .verdict(let verdict):
                 return verdict
             case .newLock(let lock, let trigger, let recent):
-                let evidence = recent.filter { $0.acceptedAt > now - Self.burstWindow(settings) }
+                let evidence = recent.filter { $0.acceptedAt > now - configured.burstWindow }
                 let stored = storeLock(lock, evidence: evidence)
                 events?.accountLocked(stored, trigger: trigger, evidence: evidence.count)
                 return .lockedNow(stored, trigger)
@@ -194,45 +211,40 @@ public final class SendPolicy: Sendable {
         entry: inout AccountEntry, account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
         now: Int64, configured: Configured, fresh: SharedLimits?
     ) -> Outcome {
-        let settings = configured.settings
         if let fresh {
             entry.limits = fresh
-            entry.limitsExpire = now + settings.groupCacheLifetime.milliseconds
+            entry.limitsExpire = now + configured.groupCacheLifetime
         }
         guard let shared = entry.limits, entry.limitsExpire > now, shared.generation == configured.generation else {
             return .needLimits
         }
-        let limits = shared.limits
-        let burst = settings.burst
-        let burstWindow = Self.burstWindow(settings)
+        let limits = shared.maxima
+        let burstWindow = configured.burstWindow
         entry.counters.advance(to: now, burstWindow: burstWindow)
         entry.counters.lastActivity = now
 
         if let breach = Self.breach(limits: limits, counters: entry.counters, recipients: recipients, now: now) {
             if countsAsRefusal { entry.counters.refusalsInARow &+= 1 }
-            if let threshold = burst.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
+            if let threshold = configured.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
                 let trigger = BurstTrigger.refusalsInARow(Int(entry.counters.refusalsInARow))
                 return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
             }
             return .verdict(.overLimit(breach))
         }
 
-        if let trigger = Self.burstTrigger(limits, window: burst.window, counters: entry.counters, recipients: recipients,
-                                           now: now, windowLength: burstWindow) {
+        if let trigger = Self.burstTrigger(limits, window: configured.burstWindowDuration, counters: entry.counters,
+                                           recipients: recipients, now: now, windowLength: burstWindow) {
             return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
         }
 
         if let queueID {
             entry.counters.refusalsInARow = 0
-            for window in LimitWindow.allCases {
-                entry.counters[.messages, window].add(1)
-                entry.counters[.recipients, window].add(recipients)
-            }
-            entry.counters.burstMessages.add(1)
-            entry.counters.burstRecipients.add(recipients)
-            if !queueID.isEmpty {
+            entry.counters.record(recipients: recipients)
+            // Evidence is only for a burst lock: with the volume signals off there is
+            // nothing to keep it for.
+            if !queueID.isEmpty, limits.burstMessages != nil || limits.burstRecipients != nil || configured.refusalsInARow != nil {
                 entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
-                                      capacity: min(1000, (limits.burstMessages.value.maximum ?? 100) + 1), window: burstWindow)
+                                      capacity: min(1000, (limits.burstMessages ?? 100) + 1), window: burstWindow)
             }
         }
         return .verdict(.accept)
@@ -262,42 +274,47 @@ public final class SendPolicy: Sendable {
 
     /// The limit this message would break, choosing the one that frees up last so
     /// the notice's "you can send again at" is true.
-    static func breach(limits: EffectiveLimits, counters: AccountCounters, recipients: Int, now: Int64) -> LimitBreach? {
-        if let cap = limits.recipientsPerMessage.value.maximum, recipients > cap {
+    static func breach(limits: LimitMaxima, counters: AccountCounters, recipients: Int, now: Int64) -> LimitBreach? {
+        if let cap = limits.recipientsPerMessage, recipients > cap {
             return LimitBreach(kind: .recipientsPerMessage, limit: cap, count: recipients, retryAt: nil)
         }
         var worst: LimitBreach?
-        for window in LimitWindow.allCases {
+        // Spelled out per window rather than looped over `allCases` arrays: this runs
+        // twice per message, and the loops' arrays cost more than the arithmetic.
+        func consider(_ metric: LimitMetric, _ window: LimitWindow, _ limit: Int?, _ count: SlidingWindowCount) {
+            guard let limit else { return }
             let length = window.milliseconds
-            for (metric, amount) in [(LimitMetric.messages, 1), (.recipients, recipients)] {
-                guard let limit = limits.limit(metric, window).value.maximum else { continue }
-                let count = counters[metric, window]
-                guard !count.fits(amount, under: limit, at: now, length: length) else { continue }
-                let used = count.estimate(at: now, length: length)
-                let retry = count.earliestFit(of: amount, under: limit, at: now, length: length)
-                let breach = LimitBreach(kind: .window(metric, window), limit: limit, count: Int(used.rounded()),
-                                         retryAt: retry.map { UnixTime(milliseconds: $0) })
-                if worst == nil || (breach.retryAt ?? UnixTime(milliseconds: .max)) > (worst!.retryAt ?? UnixTime(milliseconds: .max)) {
-                    worst = breach
-                }
+            let amount = metric == .messages ? 1 : recipients
+            guard !count.fits(amount, under: limit, at: now, length: length) else { return }
+            let used = count.estimate(at: now, length: length)
+            let retry = count.earliestFit(of: amount, under: limit, at: now, length: length)
+            let breach = LimitBreach(kind: .window(metric, window), limit: limit, count: Int(used.rounded()),
+                                     retryAt: retry.map { UnixTime(milliseconds: $0) })
+            if worst == nil || (breach.retryAt ?? UnixTime(milliseconds: .max)) > (worst!.retryAt ?? UnixTime(milliseconds: .max)) {
+                worst = breach
             }
         }
+        consider(.messages, .minute, limits.messagesPerMinute, counters.messagesPerMinute)
+        consider(.recipients, .minute, limits.recipientsPerMinute, counters.recipientsPerMinute)
+        consider(.messages, .hour, limits.messagesPerHour, counters.messagesPerHour)
+        consider(.recipients, .hour, limits.recipientsPerHour, counters.recipientsPerHour)
+        consider(.messages, .day, limits.messagesPerDay, counters.messagesPerDay)
+        consider(.recipients, .day, limits.recipientsPerDay, counters.recipientsPerDay)
         return worst
     }
 
-    static func burstTrigger(_ limits: EffectiveLimits, window: Duration, counters: AccountCounters, recipients: Int,
+    static func burstTrigger(_ limits: LimitMaxima, window: Duration, counters: AccountCounters, recipients: Int,
                              now: Int64, windowLength: Int64) -> BurstTrigger? {
-        if let threshold = limits.burstMessages.value.maximum,
+        if let threshold = limits.burstMessages,
            !counters.burstMessages.fits(1, under: threshold, at: now, length: windowLength) {
             let count = counters.burstMessages.estimate(at: now, length: windowLength) + 1
             return .messages(count: Int(count.rounded()), limit: threshold, window: window)
         }
-        if let threshold = limits.burstRecipients.value.maximum,
+        if let threshold = limits.burstRecipients,
            !counters.burstRecipients.fits(recipients, under: threshold, at: now, length: windowLength) {
             let count = counters.burstRecipients.estimate(at: now, length: windowLength) + Double(recipients)
             return .recipients(count: Int(count.rounded()), limit: threshold, window: window)
         }
         return nil
     }
-
 }

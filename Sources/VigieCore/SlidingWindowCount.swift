@@ -28,6 +28,8 @@ public struct SlidingWindowCount: Sendable, Equatable {
     /// rather than forgetting them.
     @inlinable
     public mutating func advance(to now: Int64, length: Int64) {
+        // Still inside the current window (the usual case): no division needed.
+        if now >= windowStart, now - windowStart < length { return }
         let aligned = now - now % length
         if aligned <= windowStart { return }
         if aligned - windowStart == length {
