@@ -14,14 +14,14 @@ extension SendPolicy {
                 for account in shard.dirty {
                     guard let entry = shard.accounts[account] else { continue }
                     shard.accounts.modify(account) { $0.isDirty = false }
-                    if shard.locks[account] == nil && entry.counters.isIdle(at: now) {
+                    if shard.locks[account] == nil && entry.packed.isIdle(at: now) {
                         shard.accounts[account] = nil
                         changes.append((account, nil))
                     } else {
                         changes.append((account, entry.counters))
                         // Evidence candidates older than the burst window can never be
                         // evidence again: free them rather than keep them for days.
-                        if !entry.recent.isEmpty, now - entry.counters.lastActivity > window {
+                        if !entry.recent.isEmpty, now - entry.packed.lastActivity > window {
                             shard.accounts[account]!.recent.removeAll()
                         }
                     }

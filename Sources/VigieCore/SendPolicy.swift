@@ -220,26 +220,25 @@ public final class SendPolicy: Sendable {
         }
         let limits = shared.maxima
         let burstWindow = configured.burstWindow
-        entry.counters.advance(to: now, burstWindow: burstWindow)
-        entry.counters.lastActivity = now
+        entry.packed.advance(to: now, burstWindow: burstWindow)
 
-        if let breach = Self.breach(limits: limits, counters: entry.counters, recipients: recipients, now: now) {
-            if countsAsRefusal { entry.counters.refusalsInARow &+= 1 }
-            if let threshold = configured.refusalsInARow, Int(entry.counters.refusalsInARow) >= threshold {
-                let trigger = BurstTrigger.refusalsInARow(Int(entry.counters.refusalsInARow))
+        if let breach = Self.breach(limits: limits, counters: entry.packed, recipients: recipients, now: now) {
+            if countsAsRefusal { entry.packed.refusalsInARow &+= 1 }
+            if let threshold = configured.refusalsInARow, Int(entry.packed.refusalsInARow) >= threshold {
+                let trigger = BurstTrigger.refusalsInARow(Int(entry.packed.refusalsInARow))
                 return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
             }
             return .verdict(.overLimit(breach))
         }
 
-        if let trigger = Self.burstTrigger(limits, window: configured.burstWindowDuration, counters: entry.counters,
+        if let trigger = Self.burstTrigger(limits, window: configured.burstWindowDuration, counters: entry.packed,
                                            recipients: recipients, now: now, windowLength: burstWindow) {
             return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
         }
 
         if let queueID {
-            entry.counters.refusalsInARow = 0
-            entry.counters.record(recipients: recipients)
+            entry.packed.refusalsInARow = 0
+            entry.packed.record(recipients: recipients)
             // Evidence is only for a burst lock: with the volume signals off there is
             // nothing to keep it for.
             if !queueID.isEmpty, limits.burstMessages != nil || limits.burstRecipients != nil || configured.refusalsInARow != nil {
@@ -274,7 +273,7 @@ public final class SendPolicy: Sendable {
 
     /// The limit this message would break, choosing the one that frees up last so
     /// the notice's "you can send again at" is true.
-    static func breach(limits: LimitMaxima, counters: AccountCounters, recipients: Int, now: Int64) -> LimitBreach? {
+    static func breach(limits: LimitMaxima, counters: PackedCounters, recipients: Int, now: Int64) -> LimitBreach? {
         if let cap = limits.recipientsPerMessage, recipients > cap {
             return LimitBreach(kind: .recipientsPerMessage, limit: cap, count: recipients, retryAt: nil)
         }
@@ -294,16 +293,16 @@ public final class SendPolicy: Sendable {
                 worst = breach
             }
         }
-        consider(.messages, .minute, limits.messagesPerMinute, counters.messagesPerMinute)
-        consider(.recipients, .minute, limits.recipientsPerMinute, counters.recipientsPerMinute)
-        consider(.messages, .hour, limits.messagesPerHour, counters.messagesPerHour)
-        consider(.recipients, .hour, limits.recipientsPerHour, counters.recipientsPerHour)
-        consider(.messages, .day, limits.messagesPerDay, counters.messagesPerDay)
-        consider(.recipients, .day, limits.recipientsPerDay, counters.recipientsPerDay)
+        consider(.messages, .minute, limits.messagesPerMinute, counters[.messages, .minute])
+        consider(.recipients, .minute, limits.recipientsPerMinute, counters[.recipients, .minute])
+        consider(.messages, .hour, limits.messagesPerHour, counters[.messages, .hour])
+        consider(.recipients, .hour, limits.recipientsPerHour, counters[.recipients, .hour])
+        consider(.messages, .day, limits.messagesPerDay, counters[.messages, .day])
+        consider(.recipients, .day, limits.recipientsPerDay, counters[.recipients, .day])
         return worst
     }
 
-    static func burstTrigger(_ limits: LimitMaxima, window: Duration, counters: AccountCounters, recipients: Int,
+    static func burstTrigger(_ limits: LimitMaxima, window: Duration, counters: PackedCounters, recipients: Int,
                              now: Int64, windowLength: Int64) -> BurstTrigger? {
         if let threshold = limits.burstMessages,
            !counters.burstMessages.fits(1, under: threshold, at: now, length: windowLength) {
