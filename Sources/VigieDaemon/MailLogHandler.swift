@@ -83,12 +83,19 @@ public struct MailLogHandler: LogHandler {
             return
         }
         line.append(UInt8(ascii: "\n"))
+        // One write(2) per line, without a lock: a whole line in one call does not
+        // interleave with other threads' lines (pipes up to PIPE_BUF, files: the
+        // offset update is atomic), and holding a mutex across the system call made
+        // every libmilter thread queue behind it at high concurrency. Only the rest
+        // of a short write is finished under the lock.
+        let written = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        guard written > 0, written < line.count else { return }
         Self.output.withLock { _ in
-            var offset = 0
+            var offset = written
             while offset < line.count {
-                let written = line[offset...].withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-                if written <= 0 { break }
-                offset += written
+                let more = line[offset...].withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+                if more <= 0 { break }
+                offset += more
             }
         }
     }

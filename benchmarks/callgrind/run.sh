@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Instructions per message under callgrind: a figure the machine's load does not
+# change (valgrind counts instructions, not seconds), for the profile-guided tuning
+# of issue #6. Prints one line per target.
+#
+#   benchmarks/callgrind/run.sh [--sessions N]
+#
+#   policy      SendPolicy check + commit per message, 10k warm accounts (PolicyMemory
+#               10000 N minus PolicyMemory 10000 0, divided by N)
+#   submission  the vigie daemon per milter session (MilterLoad, 1 connection, 1,000
+#               accounts, RCPT + end of message as Postfix sends them)
+#   noopmin     the C no-op libmilter filter with Vigie's stages, same load: the floor
+#   inbound     vigie --role inbound per DKIM-signed 4 KB message (SPF, DKIM, headers)
+#
+# Needs the release builds benchmarks/run makes (it builds nothing itself), valgrind,
+# nsd, root. Loopback and unix sockets in a temp dir only; everything stopped on exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$here/.." && pwd)
+sessions=2000
+for arg in "$@"; do
+    case "$arg" in
+        --sessions=*) sessions=${arg#*=} ;;
+        *) echo "usage: $0 [--sessions=N]" >&2; exit 2 ;;
+    esac
+done
+vigie="$root/.build-bench-root/release/vigie"
+load="$here/.build-bench/release/MilterLoad"
+policy="$here/.build-bench/release/PolicyMemory"
+noopmin="$here/.build-noop/noop-milter-min"
+for binary in "$vigie" "$load" "$policy" "$noopmin"; do
+    [ -x "$binary" ] || { echo "missing $binary: run benchmarks/run first" >&2; exit 2; }
+done
+work=$(mktemp -d /tmp/vigie-callgrind-XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+    sleep 1
+    for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}'; }
+# valgrind 3.19 cannot read the DWARF 5 of Swift release builds: keep the symbols only.
+nodebug() { strip --strip-debug -o "$work/$(basename "$1").nodebug" "$1"; echo "$work/$(basename "$1").nodebug"; }
+
+# ---- policy: the difference of two whole runs
+p=$(nodebug "$policy")
+valgrind --tool=callgrind --callgrind-out-file="$work/policy0.out" "$p" 10000 0 > /dev/null 2>&1
+valgrind --tool=callgrind --callgrind-out-file="$work/policy1.out" "$p" 10000 100000 > /dev/null 2>&1
+printf '%-11s %s instructions per message (check + commit)\n' policy "$(( ($(total "$work/policy1.out") - $(total "$work/policy0.out")) / 100000 ))"
+
+# ---- a milter under callgrind: counters zeroed after a warm-up, dumped after the load
+measure() {  # label socket-spec load-args... -- command...
+    local label=$1 socket=$2; shift 2
+    local args=()
+    while [ "$1" != "--" ]; do args+=("$1"); shift; done; shift
+    # The daemon as its systemd unit runs it (env execs valgrind: same pid).
+    env MALLOC_ARENA_MAX=2 valgrind --tool=callgrind --callgrind-out-file="$work/$label.%p" "$@" > "$work/$label.log" 2>&1 &
+    pids+=($!)
+    local path=${socket#unix:}
+    for _ in $(seq 1 120); do [ -S "$path" ] && break; sleep 0.5; done
+    sleep 1
+    "$load" --socket "$socket" --concurrency 1 --messages 100 --warmup 10 --duration 120 "${args[@]}" > /dev/null
+    callgrind_control -z "${pids[-1]}" > /dev/null
+    "$load" --socket "$socket" --concurrency 1 --messages "$sessions" --warmup 0 --duration 600 "${args[@]}" > "$work/$label.json"
+    callgrind_control -d "${pids[-1]}" > /dev/null
+    sleep 2
+    local dump
+    dump=$(ls "$work/$label".*.1 | head -1)
+    printf '%-11s %s instructions per session\n' "$label" "$(( $(total "$dump") / sessions ))"
+    kill "${pids[-1]}" 2>/dev/null || true
+}
+
+cat > "$work/vigie.toml" <<TOML
+[daemon]
+socket = "unix:$work/vigie.sock"
+user = "root"
+socket_group = "postfix"
+state_path = "$work/state.sqlite"
+control_socket = "$work/control.sock"
+admin_group = "root"
+[notices]
+directory = "$root/conf/notices"
+contact = "postmaster@bench.test"
+time_zone = "UTC"
+[notify]
+enabled = false
+admin = "admin@bench.test"
+[metrics]
+listen = ""
+[logging]
+destination = "stderr"
+[limits]
+recipients_per_message = "unlimited"
+[limits.messages]
+per_minute = "unlimited"
+per_hour = "unlimited"
+per_day = "unlimited"
+[limits.recipients]
+per_minute = "unlimited"
+per_hour = "unlimited"
+per_day = "unlimited"
+[exempt]
+accounts = ["root"]
+recipients = ["postmaster"]
+[inbound]
+socket = "unix:$work/inbound.sock"
+authserv_id = "vigie.bench.test"
+nameservers = ["127.0.0.1:NSPORT"]
+dns_timeout = "5s"
+received_spf = true
+max_signatures = 5
+metrics_listen = ""
+TOML
+v=$(nodebug "$vigie")
+measure submission "unix:$work/vigie.sock" --accounts 1000 -- "$v" --config "$work/vigie.toml"
+measure noopmin "unix:$work/noopmin.sock" --accounts 1000 -- "$noopmin" "unix:$work/noopmin.sock"
+
+# ---- inbound: nsd serves the benchmark zone, as in benchmarks/run
+nsport=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/nsd"
+cat > "$work/nsd/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1@$nsport
+    port: $nsport
+    username: ""
+    chroot: ""
+    zonesdir: "$work/nsd"
+    zonelistfile: "$work/nsd/zone.list"
+    xfrdfile: "$work/nsd/xfrd.state"
+    pidfile: "$work/nsd/nsd.pid"
+    logfile: "$work/nsd/nsd.log"
+    database: ""
+    server-count: 1
+remote-control:
+    control-enable: no
+zone:
+    name: "vigie-bench.example"
+    zonefile: "$here/e2e-fixtures/vigie-bench.example.zone"
+CONF
+nsd -d -c "$work/nsd/nsd.conf" > "$work/nsd/out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do grep -qs "nsd started" "$work/nsd/nsd.log" "$work/nsd/out" && break; sleep 0.2; done
+sed -i "s/NSPORT/$nsport/" "$work/vigie.toml"
+measure inbound "unix:$work/inbound.sock" --client-ip 127.0.0.1 --client-name mail.vigie-bench.example \
+    --helo mail.vigie-bench.example --sender alice@vigie-bench.example --no-auth \
+    --message "$here/e2e-fixtures/signed-4k.eml" -- "$v" --config "$work/vigie.toml" --role inbound
+grep -q "dkim=pass" "$work/inbound.json" || echo "warning: the inbound runs did not report dkim=pass" >&2
