@@ -34,9 +34,11 @@ let package = Package(
         .executableTarget(name: "PolicyMemory", dependencies: ["VigieCoreCopy", "BenchSupport"]),
         // Milter protocol v6 load generator (speaks to any milter over unix or TCP).
         // Swift 5 mode: plain threads over blocking sockets, with globals read-only once started.
-        .executableTarget(name: "MilterLoad", swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "MilterLoad", dependencies: ["LoadSupport"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Command line and socket writing shared by the two load generators.
+        .target(name: "LoadSupport"),
         // SMTP load generator sending one given file (smtp-source cannot): the inbound
         // end-to-end benchmark's DKIM-signed message. Same threading model as MilterLoad.
-        .executableTarget(name: "SMTPLoad", swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "SMTPLoad", dependencies: ["LoadSupport"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -20,14 +20,8 @@ public struct AccountCounters: Sendable, Equatable {
 
     public subscript(metric: LimitMetric, window: LimitWindow) -> SlidingWindowCount {
         get {
-            switch (metric, window) {
-            case (.messages, .minute): messagesPerMinute
-            case (.messages, .hour): messagesPerHour
-            case (.messages, .day): messagesPerDay
-            case (.recipients, .minute): recipientsPerMinute
-            case (.recipients, .hour): recipientsPerHour
-            case (.recipients, .day): recipientsPerDay
-            }
+            LimitMetric.pick(metric, window, messages: (messagesPerMinute, messagesPerHour, messagesPerDay),
+                             recipients: (recipientsPerMinute, recipientsPerHour, recipientsPerDay))
         }
         set {
             switch (metric, window) {

@@ -43,14 +43,8 @@ struct LimitMaxima: Sendable, Equatable {
     }
 
     func maximum(_ metric: LimitMetric, _ window: LimitWindow) -> Int? {
-        switch (metric, window) {
-        case (.messages, .minute): messagesPerMinute
-        case (.messages, .hour): messagesPerHour
-        case (.messages, .day): messagesPerDay
-        case (.recipients, .minute): recipientsPerMinute
-        case (.recipients, .hour): recipientsPerHour
-        case (.recipients, .day): recipientsPerDay
-        }
+        LimitMetric.pick(metric, window, messages: (messagesPerMinute, messagesPerHour, messagesPerDay),
+                         recipients: (recipientsPerMinute, recipientsPerHour, recipientsPerDay))
     }
 }
 

@@ -43,3 +43,19 @@ public enum LimitMetric: String, Sendable, Codable, CaseIterable {
     case messages
     case recipients
 }
+
+extension LimitMetric {
+    /// One of six values laid out by metric and window: the layout of every
+    /// per-window table (counters, limits), read in one place.
+    @inline(__always)
+    static func pick<Value>(_ metric: LimitMetric, _ window: LimitWindow,
+                            messages: (minute: Value, hour: Value, day: Value),
+                            recipients: (minute: Value, hour: Value, day: Value)) -> Value {
+        let row = metric == .messages ? messages : recipients
+        return switch window {
+        case .minute: row.minute
+        case .hour: row.hour
+        case .day: row.day
+        }
+    }
+}

@@ -65,14 +65,8 @@ struct PackedCounters: Sendable, Equatable {
 
     /// One limit window as a `SlidingWindowCount` (its start derived).
     subscript(metric: LimitMetric, window: LimitWindow) -> SlidingWindowCount {
-        let counts: Counts = switch (metric, window) {
-        case (.messages, .minute): messagesPerMinute
-        case (.messages, .hour): messagesPerHour
-        case (.messages, .day): messagesPerDay
-        case (.recipients, .minute): recipientsPerMinute
-        case (.recipients, .hour): recipientsPerHour
-        case (.recipients, .day): recipientsPerDay
-        }
+        let counts = LimitMetric.pick(metric, window, messages: (messagesPerMinute, messagesPerHour, messagesPerDay),
+                                      recipients: (recipientsPerMinute, recipientsPerHour, recipientsPerDay))
         return SlidingWindowCount(windowStart: Self.start(lastActivity, window.milliseconds),
                                   previous: counts.previous, current: counts.current)
     }

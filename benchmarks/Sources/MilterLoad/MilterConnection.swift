@@ -3,6 +3,7 @@
 // TCP_NODELAY (Postfix sets none on milter sockets), so Nagle/delayed-ACK stalls show
 // up here as they would under Postfix.
 
+import LoadSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -90,17 +91,7 @@ final class MilterConnection {
 
     /// One write(2) for the whole buffer (retried on a short write).
     func send(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw MilterError("write: errno \(errno)")
-                }
-                offset += n
-            }
-        }
+        if let error = writeAll(fd, bytes) { throw MilterError("write: errno \(error)") }
     }
 
     /// Reads one packet: (command, data).

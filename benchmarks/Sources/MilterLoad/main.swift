@@ -26,6 +26,7 @@
 // Loopback and unix sockets only.
 
 import Foundation
+import LoadSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -52,11 +53,8 @@ struct Options {
 
 func parseOptions() -> Options {
     var options = Options()
-    var args = CommandLine.arguments.dropFirst().makeIterator()
-    func value(_ name: String) -> String {
-        guard let v = args.next() else { fail("\(name) needs a value") }
-        return v
-    }
+    var args = OptionReader(tool: "MilterLoad")
+    func value(_ name: String) -> String { args.value(of: name) }
     while let arg = args.next() {
         switch arg {
         case "--socket": options.socket = value(arg)
@@ -208,17 +206,11 @@ for r in all { for (k, v) in r.outcomes { outcomes[k, default: 0] += v } }
 let errors = Array(all.flatMap(\.errors).prefix(5))
 let start = measuredStart.withLock { $0 } ?? end
 let seconds = Double(end - start) / 1e9
-func percentile(_ p: Double) -> Double {
-    guard !latencies.isEmpty else { return 0 }
-    let index = min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)
-    return Double(latencies[max(0, index)]) / 1e6
-}
-let mean = latencies.isEmpty ? 0 : Double(latencies.reduce(0, +)) / Double(latencies.count) / 1e6
 let report: [String: Any] = [
     "label": options.label, "socket": options.socket, "concurrency": options.concurrency,
     "messages": latencies.count, "seconds": seconds,
     "messages_per_second": seconds > 0 ? Double(latencies.count) / seconds : 0,
-    "latency_ms": ["p50": percentile(0.50), "p90": percentile(0.90), "p99": percentile(0.99), "max": percentile(1.0), "mean": mean],
+    "latency_ms": latencySummary(sortedNanos: latencies),
     "outcomes": outcomes, "errors": errors,
     "mode": options.reuse ? "reuse" : "connection-per-session",
     "negotiated": all.first { !$0.negotiated.isEmpty }?.negotiated ?? "",

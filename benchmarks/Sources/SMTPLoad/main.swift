@@ -17,6 +17,7 @@
 // command, one reply, so each session costs Postfix's smtpd its real round trips.
 
 import Foundation
+import LoadSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -36,18 +37,12 @@ struct Options {
     var label = ""
 }
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("SMTPLoad: \(message)\n".utf8))
-    exit(2)
-}
+func fail(_ message: String) -> Never { failUsage("SMTPLoad", message) }
 
 func parseOptions() -> Options {
     var options = Options()
-    var args = CommandLine.arguments.dropFirst().makeIterator()
-    func value(_ name: String) -> String {
-        guard let v = args.next() else { fail("\(name) needs a value") }
-        return v
-    }
+    var args = OptionReader(tool: "SMTPLoad")
+    func value(_ name: String) -> String { args.value(of: name) }
     while let arg = args.next() {
         switch arg {
         case "--server":
@@ -138,17 +133,7 @@ final class Connection {
     deinit { close(fd) }
 
     func send(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SMTPError("write: errno \(errno)")
-                }
-                offset += n
-            }
-        }
+        if let error = writeAll(fd, bytes) { throw SMTPError("write: errno \(error)") }
     }
 
     /// Reads one reply, multi-line included ("250-..." up to "250 ..."), and checks its code.
@@ -245,19 +230,13 @@ let seconds = Double(monotonicNanos() - started) / 1e9
 
 let all = results.withLock { $0 }
 let latencies = all.flatMap(\.latencies).sorted()
-func percentile(_ p: Double) -> Double {
-    guard !latencies.isEmpty else { return 0 }
-    let index = min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)
-    return Double(latencies[max(0, index)]) / 1e6
-}
-let mean = latencies.isEmpty ? 0 : Double(latencies.reduce(0, +)) / Double(latencies.count) / 1e6
 let report: [String: Any] = [
     "label": options.label, "server": "\(options.host):\(options.port)", "concurrency": options.concurrency,
     "messages": latencies.count, "errors": all.reduce(0) { $0 + $1.errors },
     "error_samples": Array(all.flatMap(\.errorTexts).prefix(5)),
     "seconds": seconds, "messages_per_second": seconds > 0 ? Double(latencies.count) / seconds : 0,
     "message_bytes": file.count,
-    "latency_ms": ["p50": percentile(0.50), "p90": percentile(0.90), "p99": percentile(0.99), "max": percentile(1.0), "mean": mean],
+    "latency_ms": latencySummary(sortedNanos: latencies),
 ]
 let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))
