@@ -12,10 +12,18 @@ import Glibc
 /// trampoline only converts arguments, calls Swift and converts the answer.
 /// Handlers own their error handling (they know whether a 4xx is safe to send).
 enum MilterRegistration {
-    struct Installed: Sendable {
+    /// What `install` registered; a class so it can be published once, atomically.
+    final class Installed: Sendable {
         let configuration: MilterServer.Configuration
         let makeHandler: @Sendable () -> any MilterSessionHandler
         let negotiation: Negotiation
+
+        init(configuration: MilterServer.Configuration, makeHandler: @escaping @Sendable () -> any MilterSessionHandler,
+             negotiation: Negotiation) {
+            self.configuration = configuration
+            self.makeHandler = makeHandler
+            self.negotiation = negotiation
+        }
     }
 
     /// What xxfi_negotiate answers, worked out once at install: it is asked again on
@@ -55,8 +63,10 @@ enum MilterRegistration {
         }
     }
 
-    /// Written once before `smfi_main` starts any thread; read by every callback.
-    static let current = Mutex<Installed?>(nil)
+    /// Set once before `smfi_main` starts any thread; read by every new connection's
+    /// first callback and its negotiation. Set-once and lock-free: behind a mutex it
+    /// was the daemon's hottest lock at 64 connections (perf).
+    static let current = AtomicLazyReference<Installed>()
 
     /// The stages negotiated as "no reply" (`MilterStage.noReplyBit`), read on every
     /// callback of those stages without taking the mutex.
@@ -74,13 +84,11 @@ enum MilterRegistration {
 
     static func install(configuration: MilterServer.Configuration,
                         makeHandler: @escaping @Sendable () -> any MilterSessionHandler) throws {
-        try current.withLock { installed in
-            guard installed == nil else { throw MilterError.alreadyRegistered }
-            installed = Installed(configuration: configuration, makeHandler: makeHandler,
+        let installed = Installed(configuration: configuration, makeHandler: makeHandler,
                                   negotiation: Negotiation(configuration))
-            let noReply = configuration.noReplyStages.intersection(configuration.stages)
-            noReplyStages.store(noReply.reduce(0) { $0 | $1.noReplyBit }, ordering: .relaxed)
-        }
+        guard current.storeIfNil(installed) === installed else { throw MilterError.alreadyRegistered }
+        let noReply = configuration.noReplyStages.intersection(configuration.stages)
+        noReplyStages.store(noReply.reduce(0) { $0 | $1.noReplyBit }, ordering: .relaxed)
         var description = smfiDesc()
         description.xxfi_name = strdupName(configuration.name)
         description.xxfi_version = SMFI_VERSION
@@ -111,7 +119,7 @@ enum MilterRegistration {
         return pointer
     }
 
-    static var configuration: MilterServer.Configuration? { current.withLock { $0?.configuration } }
+    static var configuration: MilterServer.Configuration? { current.load()?.configuration }
 }
 
 /// The handler of a connection, created at its first callback.
@@ -120,7 +128,7 @@ private func handler(_ ctx: OpaquePointer?) -> (any MilterSessionHandler)? {
     if let raw = smfi_getpriv(ctx) {
         return (Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! any MilterSessionHandler)
     }
-    guard let make = MilterRegistration.current.withLock({ $0?.makeHandler }) else { return nil }
+    guard let make = MilterRegistration.current.load()?.makeHandler else { return nil }
     let made = make()
     smfi_setpriv(ctx, Unmanaged.passRetained(made as AnyObject).toOpaque())
     return made
@@ -244,7 +252,7 @@ private let milterNegotiate: @convention(c) (
     OpaquePointer?, UInt, UInt, UInt, UInt,
     UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?, UnsafeMutablePointer<UInt>?
 ) -> sfsistat = { ctx, offeredActions, offeredSteps, _, _, wantedActions, wantedSteps, wanted2, wanted3 in
-    guard let ctx, let negotiation = MilterRegistration.current.withLock({ $0?.negotiation }) else { return SMFIS_ALL_OPTS }
+    guard let ctx, let negotiation = MilterRegistration.current.load()?.negotiation else { return SMFIS_ALL_OPTS }
     wantedActions?.pointee = negotiation.actions & offeredActions
     wantedSteps?.pointee = negotiation.steps & offeredSteps
     wanted2?.pointee = 0

@@ -14,10 +14,10 @@ import Synchronization
 /// recently accepted queue ids are kept in memory only, so after a restart the
 /// evidence of a new lock covers only what was accepted since the restart.
 public final class SendPolicy: Sendable {
-    /// The settings in force, replaced as a whole by `reload(settings:)`. A class
-    /// reference behind a mutex: a decision takes one uncontended lock and a retain
-    /// to read them, and never sees half of an old and half of a new configuration.
-    private let current: Mutex<Configured>
+    /// The settings in force, replaced as a whole by `reload(settings:)`, so a
+    /// decision never sees half of an old and half of a new configuration; read
+    /// without a lock (ReloadableValue).
+    private let current: ReloadableValue<Configured>
 
     final class Configured: Sendable {
         let settings: PolicySettings
@@ -46,8 +46,8 @@ public final class SendPolicy: Sendable {
         }
     }
 
-    public var settings: PolicySettings { current.withLock { $0 }.settings }
-    var configured: Configured { current.withLock { $0 } }
+    public var settings: PolicySettings { configured.settings }
+    var configured: Configured { current.value }
     let groups: any GroupDirectory
     let store: any StateStore
     let clock: any TimeSource
@@ -77,7 +77,7 @@ public final class SendPolicy: Sendable {
         clock: any TimeSource,
         events: (any PolicyEvents)? = nil
     ) {
-        self.current = Mutex(Configured(settings: settings, generation: 0))
+        self.current = ReloadableValue(Configured(settings: settings, generation: 0))
         self.groups = groups
         self.store = store
         self.clock = clock
@@ -95,7 +95,7 @@ public final class SendPolicy: Sendable {
     /// Puts new settings in force for every later decision (`vigiectl reload`).
     /// Counters and locks are kept; limits cached per account are resolved again.
     public func reload(settings: PolicySettings) {
-        current.withLock { $0 = Configured(settings: settings, generation: $0.generation + 1) }
+        current.replace { Configured(settings: settings, generation: $0.generation + 1) }
     }
 
     // MARK: Restoring state

@@ -30,9 +30,9 @@ public final class MilterGlue: Sendable {
             self.localDaemonName = localDaemonName
         }
     }
-    private let current: Mutex<Settings>
-    var settings: Settings { current.withLock { $0 } }
-    public func reload(_ settings: Settings) { current.withLock { $0 = settings } }
+    private let current: ReloadableValue<Settings>
+    var settings: Settings { current.value }
+    public func reload(_ settings: Settings) { current.replace { _ in settings } }
     let logger: Logger
     let clock: any TimeSource
     let metrics: VigieMetrics
@@ -48,7 +48,7 @@ public final class MilterGlue: Sendable {
                 logger: Logger, clock: any TimeSource, metrics: VigieMetrics) {
         self.metrics = metrics
         self.policy = policy
-        self.current = Mutex(settings)
+        self.current = ReloadableValue(settings)
         self.logger = logger
         self.clock = clock
     }
