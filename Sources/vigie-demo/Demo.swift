@@ -125,9 +125,10 @@ struct Demo {
                 from: "camille@vigie.test", to: ["target\(attempt)@example.net"],
                 subject: "Votre colis est en attente", body: "Cliquez ici.\n", login: "camille")
             if lockedAt != nil {
-                if let mail = result.mailFrom, mail.code == 550 {
+                // A locked account is refused at RCPT TO, so no body is ever taken.
+                if let reply = result.rcptTo("target\(attempt)@example.net"), reply.code == 550 {
                     refusedAfterLock += 1
-                    if lockNotice.isEmpty { lockNotice = mail.description }
+                    if lockNotice.isEmpty { lockNotice = reply.description }
                 }
                 if refusedAfterLock >= 20 { break }
                 continue
@@ -151,7 +152,7 @@ struct Demo {
                 say("  attempt \(String(format: "%3d", attempt)): refused, 450 over a limit (refusal \(refused) in a row)")
             }
         }
-        say("  ... then \(refusedAfterLock) more attempts, every one refused with 550 at MAIL FROM.")
+        say("  ... then \(refusedAfterLock) more attempts, every one refused with 550 at RCPT TO.")
 
         step("What happened")
         if let lockedAt {
