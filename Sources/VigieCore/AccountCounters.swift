@@ -1,7 +1,6 @@
-/// Everything the policy counts for one account: what it persists and restores.
-///
-/// A fixed-size value (no arrays, no strings) so that updating it in place inside
-/// the account table never allocates.
+/// Everything the policy counts for one account, as the store persists and restores
+/// it and the admin views read it: every window with its own start. In memory the
+/// policy keeps the smaller `PackedCounters`, which converts to and from this.
 public struct AccountCounters: Sendable, Equatable {
     public var messagesPerMinute = SlidingWindowCount()
     public var messagesPerHour = SlidingWindowCount()
@@ -33,35 +32,5 @@ public struct AccountCounters: Sendable, Equatable {
             case (.recipients, .day): recipientsPerDay = newValue
             }
         }
-    }
-
-    /// Brings every window forward to `now`.
-    public mutating func advance(to now: Int64, burstWindow: Int64) {
-        // Spelled out: on every decision, and cheaper than looping over `allCases`.
-        messagesPerMinute.advance(to: now, length: LimitWindow.minute.milliseconds)
-        recipientsPerMinute.advance(to: now, length: LimitWindow.minute.milliseconds)
-        messagesPerHour.advance(to: now, length: LimitWindow.hour.milliseconds)
-        recipientsPerHour.advance(to: now, length: LimitWindow.hour.milliseconds)
-        messagesPerDay.advance(to: now, length: LimitWindow.day.milliseconds)
-        recipientsPerDay.advance(to: now, length: LimitWindow.day.milliseconds)
-        burstMessages.advance(to: now, length: burstWindow)
-        burstRecipients.advance(to: now, length: burstWindow)
-    }
-
-    /// Counts one accepted message with `recipients` recipients in every window.
-    public mutating func record(recipients: Int) {
-        messagesPerMinute.add(1)
-        messagesPerHour.add(1)
-        messagesPerDay.add(1)
-        recipientsPerMinute.add(recipients)
-        recipientsPerHour.add(recipients)
-        recipientsPerDay.add(recipients)
-        burstMessages.add(1)
-        burstRecipients.add(recipients)
-    }
-
-    /// True when every window has fully decayed: the account can be forgotten.
-    public func isIdle(at now: Int64) -> Bool {
-        now - lastActivity > 2 * LimitWindow.day.milliseconds && refusalsInARow == 0
     }
 }

@@ -1,12 +1,9 @@
 /// What the policy keeps in memory for one account.
 struct AccountEntry: Sendable {
     var packed = PackedCounters()
-    /// The counters as the store and the admin views see them (converted: not for
-    /// the per-message path, which works on `packed`).
-    var counters: AccountCounters {
-        get { packed.unpacked }
-        set { packed = PackedCounters(newValue) }
-    }
+    /// The counters as the store sees them (converted: not for the per-message path,
+    /// which works on `packed`).
+    var counters: AccountCounters { packed.unpacked }
     /// Limits in force (shared with the accounts of the same profile), cached with
     /// the group lookup they came from until `limitsExpire`.
     var limits: SharedLimits?

@@ -17,30 +17,20 @@ struct AccountTable: Sequence {
     var keys: Dictionary<AccountName, Int32>.Keys { slots.keys }
 
     subscript(account: AccountName) -> AccountEntry? {
-        get { slots[account].map { entries[Int($0)] } }
-        set {
-            if let newValue {
-                entries[slot(for: account, creating: newValue)] = newValue
-            } else {
-                remove(account)
-            }
-        }
-    }
-
-    /// The entry of `account`, created from `fallback` if absent; changed in place
-    /// (`&table[account, default: AccountEntry()]`), without copying the entry.
-    subscript(account: AccountName, default fallback: @autoclosure () -> AccountEntry) -> AccountEntry {
-        get { slots[account].map { entries[Int($0)] } ?? fallback() }
-        _modify {
-            let slot = slot(for: account, creating: fallback())
-            yield &entries[slot]
-        }
+        slots[account].map { entries[Int($0)] }
     }
 
     /// Runs `body` on the entry of `account` (created if absent), in place.
     mutating func modify<Result>(_ account: AccountName, _ body: (inout AccountEntry) -> Result) -> Result {
         let slot = slot(for: account, creating: AccountEntry())
         return body(&entries[slot])
+    }
+
+    /// Runs `body` on the entry of `account` in place; nil (and nothing created) when
+    /// the account has none.
+    mutating func modifyExisting<Result>(_ account: AccountName, _ body: (inout AccountEntry) -> Result) -> Result? {
+        guard let slot = slots[account] else { return nil }
+        return body(&entries[Int(slot)])
     }
 
     private mutating func slot(for account: AccountName, creating fallback: @autoclosure () -> AccountEntry) -> Int {
@@ -60,7 +50,7 @@ struct AccountTable: Sequence {
         return slot
     }
 
-    private mutating func remove(_ account: AccountName) {
+    mutating func remove(_ account: AccountName) {
         guard let slot = slots.removeValue(forKey: account) else { return }
         entries[Int(slot)] = AccountEntry()  // lets go of the shared limits and evidence now
         vacant.append(slot)

@@ -28,11 +28,7 @@ extension SendPolicy {
         let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
         let wasLocked = shard(for: account).state.withLock { shard -> Bool in
             let wasLocked = shard.locks.removeValue(forKey: account) != nil
-            if shard.accounts[account] != nil {
-                shard.accounts[account]!.counters = AccountCounters()
-                shard.accounts[account]!.recent.removeAll()
-                shard.dirty.insert(account)
-            }
+            if shard.accounts.modifyExisting(account, Self.clearCounts) != nil { shard.dirty.insert(account) }
             return wasLocked
         }
         return ended ?? (wasLocked ? AccountLock(account: account, lockedAt: clock.now(), actor: actor, reason: reason) : nil)
@@ -42,11 +38,14 @@ extension SendPolicy {
     public func reset(account: AccountName, actor: String, reason: String) throws {
         try store.recordAudit(AuditEvent(at: clock.now(), account: account.value, action: .reset, actor: actor, reason: reason))
         shard(for: account).state.withLock { shard in
-            guard shard.accounts[account] != nil else { return }
-            shard.accounts[account]!.counters = AccountCounters()
-            shard.accounts[account]!.recent.removeAll()
-            shard.dirty.insert(account)
+            if shard.accounts.modifyExisting(account, Self.clearCounts) != nil { shard.dirty.insert(account) }
         }
+    }
+
+    /// Forgets what an account sent: its counts and evidence (not its cached limits).
+    private static func clearCounts(_ entry: inout AccountEntry) {
+        entry.packed = PackedCounters()
+        entry.recent.removeAll()
     }
 
     /// Records in the audit trail that an admin ran postsuper on an account's evidence.
@@ -78,22 +77,22 @@ extension SendPolicy {
     public func burstPressureMax() -> Double {
         let now = clock.now().milliseconds
         let configured = self.configured
-        let window = Self.burstWindow(configured.settings)
-        let fallback = configured.settings.limits.resolve(
-            for: AccountName(normalized: ""), memberOf: [], burst: configured.settings.burst)
+        let window = configured.burstWindow
+        let fallback = LimitMaxima(configured.settings.limits.resolve(
+            for: AccountName(normalized: ""), memberOf: [], burst: configured.settings.burst))
         var highest = 0.0
         for shard in shards {
             shard.state.withLock { shard in
                 for (account, entry) in shard.accounts where shard.locks[account] == nil {
-                    let limits = entry.limits.flatMap { $0.generation == configured.generation ? $0.limits : nil } ?? fallback
-                    var counters = entry.counters
-                    counters.burstMessages.advance(to: now, length: window)
-                    counters.burstRecipients.advance(to: now, length: window)
-                    if let threshold = limits.burstMessages.value.maximum, threshold > 0 {
-                        highest = max(highest, counters.burstMessages.estimate(at: now, length: window) / Double(threshold))
+                    let limits = entry.limits.flatMap { $0.generation == configured.generation ? $0.maxima : nil } ?? fallback
+                    var messages = entry.packed.burstMessages, recipients = entry.packed.burstRecipients
+                    messages.advance(to: now, length: window)
+                    recipients.advance(to: now, length: window)
+                    if let threshold = limits.burstMessages, threshold > 0 {
+                        highest = max(highest, messages.estimate(at: now, length: window) / Double(threshold))
                     }
-                    if let threshold = limits.burstRecipients.value.maximum, threshold > 0 {
-                        highest = max(highest, counters.burstRecipients.estimate(at: now, length: window) / Double(threshold))
+                    if let threshold = limits.burstRecipients, threshold > 0 {
+                        highest = max(highest, recipients.estimate(at: now, length: window) / Double(threshold))
                     }
                 }
             }
@@ -111,15 +110,15 @@ extension SendPolicy {
         for shard in shards {
             shard.state.withLock { shard in
                 for (account, entry) in shard.accounts {
-                    var counters = entry.counters
+                    var counters = entry.packed
                     counters.advance(to: now, burstWindow: burstWindow)
-                    let messages = Int(counters.messagesPerHour.estimate(at: now, length: hour).rounded())
-                    let daily = Int(counters.messagesPerDay.estimate(at: now, length: day).rounded())
+                    let messages = Int(counters[.messages, .hour].estimate(at: now, length: hour).rounded())
+                    let daily = Int(counters[.messages, .day].estimate(at: now, length: day).rounded())
                     let locked = shard.locks[account] != nil
                     guard messages > 0 || daily > 0 || locked else { continue }
                     all.append(SenderActivity(
                         account: account.value, messagesLastHour: messages,
-                        recipientsLastHour: Int(counters.recipientsPerHour.estimate(at: now, length: hour).rounded()),
+                        recipientsLastHour: Int(counters[.recipients, .hour].estimate(at: now, length: hour).rounded()),
                         messagesLastDay: daily, locked: locked))
                 }
             }
@@ -134,8 +133,8 @@ extension SendPolicy {
         let settings = self.settings
         let burstWindow = self.burstWindow
         let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
-        let (counters, lock) = shard(for: account).state.withLock { shard -> (AccountCounters, AccountLock?) in
-            var counters = shard.accounts[account]?.counters ?? AccountCounters()
+        let (counters, lock) = shard(for: account).state.withLock { shard -> (PackedCounters, AccountLock?) in
+            var counters = shard.accounts[account]?.packed ?? PackedCounters()
             counters.advance(to: now, burstWindow: burstWindow)
             return (counters, shard.locks[account])
         }

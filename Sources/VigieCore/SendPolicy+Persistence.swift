@@ -12,18 +12,19 @@ extension SendPolicy {
             shard.state.withLock { shard in
                 guard !shard.dirty.isEmpty else { return }
                 for account in shard.dirty {
-                    guard let entry = shard.accounts[account] else { continue }
-                    shard.accounts.modify(account) { $0.isDirty = false }
-                    if shard.locks[account] == nil && entry.packed.isIdle(at: now) {
-                        shard.accounts[account] = nil
-                        changes.append((account, nil))
-                    } else {
-                        changes.append((account, entry.counters))
+                    let seen = shard.accounts.modifyExisting(account) { entry -> (idle: Bool, counters: AccountCounters) in
+                        entry.isDirty = false
                         // Evidence candidates older than the burst window can never be
                         // evidence again: free them rather than keep them for days.
-                        if !entry.recent.isEmpty, now - entry.packed.lastActivity > window {
-                            shard.accounts[account]!.recent.removeAll()
-                        }
+                        if !entry.recent.isEmpty, now - entry.packed.lastActivity > window { entry.recent.removeAll() }
+                        return (entry.packed.isIdle(at: now), entry.counters)
+                    }
+                    guard let seen else { continue }
+                    if seen.idle && shard.locks[account] == nil {
+                        shard.accounts.remove(account)
+                        changes.append((account, nil))
+                    } else {
+                        changes.append((account, seen.counters))
                     }
                 }
                 // A burst of new accounts must not pin a large set for good.

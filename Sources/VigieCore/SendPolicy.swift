@@ -31,7 +31,7 @@ public final class SendPolicy: Sendable {
         let groupCacheLifetime: Int64
         let refusalsInARow: Int?
         let burstWindowDuration: Duration
-        let exemptAccounts: Set<AccountName>
+        let exemptions: Exemptions
         let hasGroupOverrides: Bool
 
         init(settings: PolicySettings, generation: Int) {
@@ -41,7 +41,7 @@ public final class SendPolicy: Sendable {
             self.groupCacheLifetime = settings.groupCacheLifetime.milliseconds
             self.refusalsInARow = settings.burst.refusalsInARow
             self.burstWindowDuration = settings.burst.window
-            self.exemptAccounts = settings.exemptions.accounts
+            self.exemptions = settings.exemptions
             self.hasGroupOverrides = !settings.limits.groups.isEmpty
         }
     }
@@ -105,7 +105,7 @@ public final class SendPolicy: Sendable {
         let counters = try store.loadCounters()
         let locks = try store.activeLocks()
         for (account, saved) in counters {
-            shard(for: account).state.withLock { $0.accounts[account, default: AccountEntry()].counters = saved }
+            shard(for: account).state.withLock { $0.accounts.modify(account) { $0.packed = PackedCounters(saved) } }
         }
         for lock in locks {
             let account = AccountName(normalized: lock.account)
@@ -116,15 +116,15 @@ public final class SendPolicy: Sendable {
     // MARK: Deciding
 
     public func isExempt(_ account: AccountName) -> Bool {
-        configured.settings.exemptions.accounts.contains(account)
+        configured.exemptions.accounts.contains(account)
     }
 
     /// Whether a recipient must stay reachable whatever the limits (postmaster, abuse).
     public func isExempt(recipient: String) -> Bool {
-        configured.settings.exemptions.isExempt(recipient: recipient)
+        configured.exemptions.isExempt(recipient: recipient)
     }
 
-    /// The lock in force for `account`, if any. Cheap: called at MAIL FROM.
+    /// The lock in force for `account`, if any.
     public func lock(of account: AccountName) -> AccountLock? {
         shard(for: account).state.withLock { $0.locks[account] }
     }
@@ -168,7 +168,7 @@ public final class SendPolicy: Sendable {
     private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool) -> Verdict {
         let configured = self.configured
         // Exempt accounts are never counted nor locked, whoever forgets to ask first.
-        if !configured.exemptAccounts.isEmpty, configured.exemptAccounts.contains(account) { return .accept }
+        if !configured.exemptions.accounts.isEmpty, configured.exemptions.accounts.contains(account) { return .accept }
         let now = clock.now().milliseconds
         let shard = shard(for: account)
         var fresh: SharedLimits?

@@ -53,3 +53,25 @@ struct PackedCountersTests {
         #expect(packed.burstRecipients.current == 2)
     }
 }
+
+/// The full form driven window by window, as the policy drove it before packing:
+/// the definition `PackedCounters` is held to.
+extension AccountCounters {
+    mutating func advance(to now: Int64, burstWindow: Int64) {
+        for window in LimitWindow.allCases {
+            self[.messages, window].advance(to: now, length: window.milliseconds)
+            self[.recipients, window].advance(to: now, length: window.milliseconds)
+        }
+        burstMessages.advance(to: now, length: burstWindow)
+        burstRecipients.advance(to: now, length: burstWindow)
+    }
+
+    mutating func record(recipients: Int) {
+        for window in LimitWindow.allCases {
+            self[.messages, window].add(1)
+            self[.recipients, window].add(recipients)
+        }
+        burstMessages.add(1)
+        burstRecipients.add(recipients)
+    }
+}
