@@ -5,17 +5,23 @@
 /// one message in the burst window at a time, and an array per tracked account
 /// (a heap block each) was about a fifth of the policy's memory per account
 /// (benchmarks/ PolicyMemory).
+///
+/// A busy account at capacity drops its oldest message on every new one: the array
+/// is consumed from `head` and compacted once half of it is spent, so that costs no
+/// shifting of the whole array per message.
 struct RecentMessages: Sendable {
     private var oldest: RecentMessage?
+    /// The newer messages are `newer[head...]`.
     private var newer: [RecentMessage] = []
+    private var head = 0
 
     var isEmpty: Bool { oldest == nil }
-    var count: Int { oldest == nil ? 0 : 1 + newer.count }
+    var count: Int { oldest == nil ? 0 : 1 + newer.count - head }
 
     /// Every message kept, oldest first.
     var all: [RecentMessage] {
         guard let oldest else { return [] }
-        return [oldest] + newer
+        return [oldest] + newer[head...]
     }
 
     /// Adds `message`, first forgetting what fell out of the `window` before it and
@@ -23,15 +29,35 @@ struct RecentMessages: Sendable {
     mutating func remember(_ message: RecentMessage, capacity: Int, window: Int64) {
         let cutoff = message.acceptedAt - window
         while let first = oldest, first.acceptedAt <= cutoff || count >= max(1, capacity) {
-            oldest = newer.isEmpty ? nil : newer.removeFirst()
+            dropOldest()
         }
-        if oldest == nil { oldest = message } else { newer.append(message) }
+        if oldest == nil {
+            oldest = message
+        } else {
+            if head > 0, head >= newer.count / 2 {
+                newer.removeFirst(head)
+                head = 0
+            }
+            newer.append(message)
+        }
+    }
+
+    private mutating func dropOldest() {
+        if head < newer.count {
+            oldest = newer[head]
+            head += 1
+        } else {
+            oldest = nil
+            newer.removeAll(keepingCapacity: true)
+            head = 0
+        }
     }
 
     /// Forgets everything and gives the array's memory back.
     mutating func removeAll() {
         oldest = nil
         newer = []
+        head = 0
     }
 }
 

@@ -102,7 +102,6 @@ final class SubmissionSession: MilterSessionHandler {
     /// or nil with the answer that ends Vigie's part in the message (mail from the
     /// internet, an exempt account).
     private func beginTransaction(context: MilterContext) -> (Transaction?, MilterResponse) {
-        let sender = context.macro("{mail_addr}") ?? ""
         let settings = glue.settings
         let path: SubmissionPath
         let account: AccountName?
@@ -111,7 +110,7 @@ final class SubmissionSession: MilterSessionHandler {
             account = settings.normalizer.account(forLogin: login)
         } else if context.macro("{daemon_name}") == settings.localDaemonName {
             path = .local
-            account = settings.normalizer.account(forLocalSender: sender)
+            account = settings.normalizer.account(forLocalSender: context.macro("{mail_addr}") ?? "")
         } else {
             // Mail from the internet (or an unauthenticated client): never counted
             // against a member. Accept so Postfix stops calling us for this message.
