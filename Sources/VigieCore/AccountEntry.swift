@@ -11,6 +11,8 @@ struct AccountEntry: Sendable {
     /// Recently accepted messages, for the evidence of a burst lock. Bounded by the
     /// burst threshold.
     var recent = RecentMessages()
+    /// What detection learnt of the account, and its suspicion score.
+    var history = SendingHistory()
     /// In its shard's dirty set, waiting for the next flush.
     var isDirty = false
 }

@@ -31,6 +31,10 @@ extension UnixTime: Codable {
 public struct AuditEvent: Sendable, Equatable, Codable {
     public enum Action: String, Sendable, Codable {
         case lock, unlock, reset, hold, release, purge
+        /// `vigiectl trust`: a network recorded as the account's own.
+        case trust
+        /// The suspicion score reached the watch threshold.
+        case watch
     }
     public var at: UnixTime
     public var account: String

@@ -21,6 +21,8 @@ public struct AccountReport: Sendable, Codable, Equatable {
     public var lock: AccountLock?
     public var history: [AuditEvent]
     public var evidence: [LockEvidence]
+    /// The suspicion score and what it is measured against; nil when detection is off.
+    public var detection: DetectionReport?
 }
 
 /// One line of `vigiectl list`'s top senders.

@@ -22,7 +22,8 @@ public struct LimitPolicy: Sendable, Equatable {
 
     /// The limits in force for `account`, a member of `memberOf` Unix groups. Burst
     /// thresholds the layers leave unset come from `burst` (the global rule).
-    public func resolve(for account: AccountName, memberOf: [String], burst: BurstRule = .disabled) -> EffectiveLimits {
+    public func resolve(for account: AccountName, memberOf: [String], burst: BurstRule = .disabled,
+                        detection: DetectionSettings = .disabled) -> EffectiveLimits {
         let groupLayers = memberOf.sorted().compactMap { name in groups[name].map { (name, $0) } }
         let accountLayer = accounts[account]
 
@@ -42,7 +43,9 @@ public struct LimitPolicy: Sendable, Equatable {
             recipients: LimitWindow.allCases.map { window in pick { $0.recipients[window] } },
             recipientsPerMessage: pick { $0.recipientsPerMessage },
             burstMessages: pick({ $0.burstMessages }, fallback: burst.messages.map { .maximum($0) } ?? .unlimited),
-            burstRecipients: pick({ $0.burstRecipients }, fallback: burst.recipients.map { .maximum($0) } ?? .unlimited)
+            burstRecipients: pick({ $0.burstRecipients }, fallback: burst.recipients.map { .maximum($0) } ?? .unlimited),
+            detectionWatch: pick({ $0.detectionWatch }, fallback: detection.enabled ? detection.watch.map { .maximum($0) } ?? .unlimited : .unlimited),
+            detectionLock: pick({ $0.detectionLock }, fallback: detection.enabled ? detection.lock.map { .maximum($0) } ?? .unlimited : .unlimited)
         )
     }
 

@@ -29,6 +29,8 @@ struct LimitMaxima: Sendable, Equatable {
     var recipientsPerMessage: Int?
     var burstMessages: Int?
     var burstRecipients: Int?
+    var detectionWatch: Int?
+    var detectionLock: Int?
 
     init(_ limits: EffectiveLimits) {
         messagesPerMinute = limits.limit(.messages, .minute).value.maximum
@@ -40,6 +42,8 @@ struct LimitMaxima: Sendable, Equatable {
         recipientsPerMessage = limits.recipientsPerMessage.value.maximum
         burstMessages = limits.burstMessages.value.maximum
         burstRecipients = limits.burstRecipients.value.maximum
+        detectionWatch = limits.detectionWatch.value.maximum
+        detectionLock = limits.detectionLock.value.maximum
     }
 
     func maximum(_ metric: LimitMetric, _ window: LimitWindow) -> Int? {
@@ -67,7 +71,7 @@ final class LimitProfiles: Sendable {
             // A reload starts a new generation: forget the old ones.
             if let any = profiles.keys.first, any.generation != generation { profiles.removeAll() }
             let shared = SharedLimits(
-                limits: settings.limits.resolve(for: account, memberOf: groups, burst: settings.burst), generation: generation)
+                limits: settings.limits.resolve(for: account, memberOf: groups, burst: settings.burst, detection: settings.detection), generation: generation)
             profiles[key] = shared
             return shared
         }

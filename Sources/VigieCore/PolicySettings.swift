@@ -6,17 +6,21 @@ public struct PolicySettings: Sendable, Equatable {
     /// How long an account's group memberships (and so its limits) are cached.
     /// NSS may go to LDAP: that must not happen on every message.
     public var groupCacheLifetime: Duration
+    /// The suspicion score (`[detection]`); off unless configured (vigie.toml turns it on).
+    public var detection: DetectionSettings
 
     public init(
         limits: LimitPolicy,
         burst: BurstRule,
         exemptions: Exemptions = Exemptions(),
-        groupCacheLifetime: Duration = .seconds(60)
+        groupCacheLifetime: Duration = .seconds(60),
+        detection: DetectionSettings = .disabled
     ) {
         self.limits = limits
         self.burst = burst
         self.exemptions = exemptions
         self.groupCacheLifetime = groupCacheLifetime
+        self.detection = detection
     }
 }
 
@@ -27,4 +31,10 @@ public protocol PolicyEvents: Sendable {
     /// State could not be written. The decision stands (a lock stays in force in
     /// memory); the admin must look at the store.
     func storeFailed(_ error: any Error, during operation: String)
+    /// An account's suspicion score reached the watch threshold (once per episode).
+    func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int)
+}
+
+extension PolicyEvents {
+    public func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int) {}
 }

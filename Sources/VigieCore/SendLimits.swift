@@ -10,19 +10,27 @@ public struct SendLimitsLayer: Sendable, Equatable {
     /// refusals-in-a-row signal stay global (`BurstRule`).
     public var burstMessages: LimitValue?
     public var burstRecipients: LimitValue?
+    /// Suspicion score thresholds for this layer (`[groups.NAME.detection]`):
+    /// `.unlimited` is "off" (the newsletter group writes to strangers by design).
+    public var detectionWatch: LimitValue?
+    public var detectionLock: LimitValue?
 
     public init(
         messages: [LimitWindow: LimitValue] = [:],
         recipients: [LimitWindow: LimitValue] = [:],
         recipientsPerMessage: LimitValue? = nil,
         burstMessages: LimitValue? = nil,
-        burstRecipients: LimitValue? = nil
+        burstRecipients: LimitValue? = nil,
+        detectionWatch: LimitValue? = nil,
+        detectionLock: LimitValue? = nil
     ) {
         self.messages = messages
         self.recipients = recipients
         self.recipientsPerMessage = recipientsPerMessage
         self.burstMessages = burstMessages
         self.burstRecipients = burstRecipients
+        self.detectionWatch = detectionWatch
+        self.detectionLock = detectionLock
     }
 }
 
@@ -91,6 +99,9 @@ public struct EffectiveLimits: Sendable, Equatable {
     /// Burst thresholds in force (`.unlimited` when that signal is off).
     public var burstMessages: ResolvedLimit
     public var burstRecipients: ResolvedLimit
+    /// Suspicion score thresholds in force (`.unlimited` when off).
+    public var detectionWatch: ResolvedLimit
+    public var detectionLock: ResolvedLimit
 
     public func limit(_ metric: LimitMetric, _ window: LimitWindow) -> ResolvedLimit {
         switch metric {

@@ -28,7 +28,13 @@ extension SendPolicy {
         let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
         let wasLocked = shard(for: account).state.withLock { shard -> Bool in
             let wasLocked = shard.locks.removeValue(forKey: account) != nil
-            if shard.accounts.modifyExisting(account, Self.clearCounts) != nil { shard.dirty.insert(account) }
+            // The episode is over: a score left at the lock threshold would lock the
+            // member again on their next message to a stranger.
+            let cleared = shard.accounts.modifyExisting(account) { entry in
+                Self.clearCounts(&entry)
+                entry.history.clearScore()
+            }
+            if cleared != nil { shard.dirty.insert(account) }
             return wasLocked
         }
         return ended ?? (wasLocked ? AccountLock(account: account, lockedAt: clock.now(), actor: actor, reason: reason) : nil)
@@ -132,7 +138,7 @@ extension SendPolicy {
         let memberOf = groups.groups(of: account)
         let settings = self.settings
         let burstWindow = self.burstWindow
-        let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst)
+        let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst, detection: settings.detection)
         let (counters, lock) = shard(for: account).state.withLock { shard -> (PackedCounters, AccountLock?) in
             var counters = shard.accounts[account]?.packed ?? PackedCounters()
             counters.advance(to: now, burstWindow: burstWindow)
@@ -152,6 +158,7 @@ extension SendPolicy {
             recipientsPerMessage: limits.recipientsPerMessage.value.maximum,
             recipientsPerMessageSource: limits.recipientsPerMessage.source.description,
             refusalsInARow: Int(counters.refusalsInARow), lock: lock,
-            history: try store.auditTrail(account: account), evidence: try store.evidence(account: account))
+            history: try store.auditTrail(account: account), evidence: try store.evidence(account: account),
+            detection: detectionReport(account: account, memberOf: memberOf))
     }
 }

@@ -7,24 +7,39 @@ extension SendPolicy {
     public func flushCounters() -> Int {
         let now = clock.now().milliseconds
         let window = burstWindow
+        let detection = configured.detection
         var changes: [(AccountName, AccountCounters?)] = []
+        var histories: [(AccountName, SendingHistory?)] = []
         for shard in shards {
             shard.state.withLock { shard in
                 guard !shard.dirty.isEmpty else { return }
                 for account in shard.dirty {
-                    let seen = shard.accounts.modifyExisting(account) { entry -> (idle: Bool, counters: AccountCounters) in
+                    let seen = shard.accounts.modifyExisting(account) { entry -> (idle: Bool, counters: AccountCounters, history: SendingHistory?) in
                         entry.isDirty = false
                         // Evidence candidates older than the burst window can never be
                         // evidence again: free them rather than keep them for days.
                         if !entry.recent.isEmpty, now - entry.packed.lastActivity > window { entry.recent.removeAll() }
-                        return (entry.packed.isIdle(at: now), entry.counters)
+                        // A history is what lets detection tell the member from a thief: it
+                        // outlives idle counters (a member who writes once a month), up to
+                        // the retention.
+                        let keepsHistory = !entry.history.isEmpty
+                            && now - entry.packed.lastActivity < detection.historyRetention.milliseconds
+                        return (entry.packed.isIdle(at: now) && !keepsHistory, entry.counters,
+                                entry.history.isEmpty ? nil : entry.history)
                     }
                     guard let seen else { continue }
                     if seen.idle && shard.locks[account] == nil {
                         shard.accounts.remove(account)
+                        shard.suspicion[account] = nil
                         changes.append((account, nil))
+                        histories.append((account, nil))
                     } else {
                         changes.append((account, seen.counters))
+                        if let history = seen.history { histories.append((account, history)) }
+                        // A score decayed to nothing needs no explanation any more.
+                        if shard.suspicion[account] != nil, seen.history.map({ $0.score(at: now, halfLife: detection.halfLife) < 1 }) ?? true {
+                            shard.suspicion[account] = nil
+                        }
                     }
                 }
                 // A burst of new accounts must not pin a large set for good.
@@ -34,6 +49,7 @@ extension SendPolicy {
         guard !changes.isEmpty else { return 0 }
         do {
             try store.saveCounters(changes)
+            if !histories.isEmpty { try store.saveHistories(histories) }
         } catch {
             // Put them back as dirty so the next flush tries again.
             for (account, _) in changes {

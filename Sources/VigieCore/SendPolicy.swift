@@ -33,6 +33,7 @@ public final class SendPolicy: Sendable {
         let burstWindowDuration: Duration
         let exemptions: Exemptions
         let hasGroupOverrides: Bool
+        let detection: DetectionSettings
 
         init(settings: PolicySettings, generation: Int) {
             self.settings = settings
@@ -43,6 +44,7 @@ public final class SendPolicy: Sendable {
             self.burstWindowDuration = settings.burst.window
             self.exemptions = settings.exemptions
             self.hasGroupOverrides = !settings.limits.groups.isEmpty
+            self.detection = settings.detection
         }
     }
 
@@ -66,6 +68,10 @@ public final class SendPolicy: Sendable {
             var locks: [AccountName: AccountLock] = [:]
             /// Accounts whose counters changed since the last flush.
             var dirty: Set<AccountName> = []
+            /// The recent decisions that moved a suspicion score, for `vigiectl
+            /// explain` and as a suspicion lock's evidence; only for accounts
+            /// whose score is moving, bounded (`SuspicionLog`).
+            var suspicion: [AccountName: SuspicionLog] = [:]
         }
         let state = Mutex(Contents())
     }
@@ -104,8 +110,12 @@ public final class SendPolicy: Sendable {
     public func restore() throws {
         let counters = try store.loadCounters()
         let locks = try store.activeLocks()
+        let histories = try store.loadHistories()
         for (account, saved) in counters {
             shard(for: account).state.withLock { $0.accounts.modify(account) { $0.packed = PackedCounters(saved) } }
+        }
+        for (account, history) in histories {
+            shard(for: account).state.withLock { $0.accounts.modify(account) { $0.history = history } }
         }
         for lock in locks {
             let account = AccountName(normalized: lock.account)
@@ -141,8 +151,13 @@ public final class SendPolicy: Sendable {
 
     /// Decides a finished message and, if accepted, counts it. `queueID` is kept as
     /// possible evidence for a later burst lock.
-    public func commit(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool = true) -> Verdict {
-        decide(account: account, recipients: recipients, queueID: queueID ?? "", countsAsRefusal: countsAsRefusal)
+    ///
+    /// - Parameter signals: where the message comes from and goes to, for the
+    ///   suspicion score (`[detection]`); nil scores nothing.
+    public func commit(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool = true,
+                       signals: MessageSignals? = nil) -> Verdict {
+        decide(account: account, recipients: recipients, queueID: queueID ?? "", countsAsRefusal: countsAsRefusal,
+               signals: signals)
     }
 
     /// Records the queue id of the message that tripped `lock`, which the daemon has
@@ -160,12 +175,15 @@ public final class SendPolicy: Sendable {
     enum Outcome {
         case verdict(Verdict)
         case newLock(AccountLock, BurstTrigger, [RecentMessage])
+        /// Accepted, and the suspicion score just reached the watch threshold.
+        case watched(SuspicionAssessment, watch: Int)
         /// The account's cached limits are missing or stale: resolve them outside
         /// the mutex (NSS may block) and come back.
         case needLimits
     }
 
-    private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool) -> Verdict {
+    private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
+                        signals: MessageSignals? = nil) -> Verdict {
         let configured = self.configured
         // Exempt accounts are never counted nor locked, whoever forgets to ask first.
         if !configured.exemptions.accounts.isEmpty, configured.exemptions.accounts.contains(account) { return .accept }
@@ -180,7 +198,8 @@ public final class SendPolicy: Sendable {
                 let outcome = shard.accounts.modify(account) { entry in
                     let outcome = Self.decide(
                         entry: &entry, account: account, recipients: recipients, queueID: queueID,
-                        countsAsRefusal: countsAsRefusal, now: now, configured: configured, fresh: fresh)
+                        countsAsRefusal: countsAsRefusal, signals: signals, now: now, configured: configured,
+                        fresh: fresh, suspicion: &shard.suspicion)
                     if case .needLimits = outcome { return outcome }
                     // Already waiting for the next flush: no need to hash it into the set again.
                     if !entry.isDirty { entry.isDirty = true; newlyDirty = true }
@@ -197,8 +216,22 @@ public final class SendPolicy: Sendable {
                 fresh = profiles.limits(for: account, memberOf: memberOf, settings: settings, generation: configured.generation)
             case .verdict(let verdict):
                 return verdict
+            case .watched(let assessment, let watch):
+                events?.accountWatched(account, assessment: assessment, watch: watch)
+                return .accept
             case .newLock(let lock, let trigger, let recent):
-                let evidence = recent.filter { $0.acceptedAt > now - configured.burstWindow }
+                var evidence = recent.filter { $0.acceptedAt > now - configured.burstWindow }
+                if case .suspicion = trigger {
+                    // The messages that moved the score are the evidence: a slow attack
+                    // spreads over hours, far beyond the burst window.
+                    let known = Set(evidence.map(\.queueID))
+                    let scored = shard.state.withLock { $0.suspicion[account]?.entries ?? [] }
+                    evidence += scored.compactMap { entry in
+                        guard let id = entry.queueID, !id.isEmpty, !known.contains(id) else { return nil }
+                        return RecentMessage(queueID: id, acceptedAt: entry.at.milliseconds)
+                    }
+                    evidence.sort { $0.acceptedAt < $1.acceptedAt }
+                }
                 let stored = storeLock(lock, evidence: evidence)
                 events?.accountLocked(stored, trigger: trigger, evidence: evidence.count)
                 return .lockedNow(stored, trigger)
@@ -209,7 +242,8 @@ public final class SendPolicy: Sendable {
     /// The decision itself, on the account's entry, under its shard's mutex.
     private static func decide(
         entry: inout AccountEntry, account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
-        now: Int64, configured: Configured, fresh: SharedLimits?
+        signals: MessageSignals?, now: Int64, configured: Configured, fresh: SharedLimits?,
+        suspicion: inout [AccountName: SuspicionLog]
     ) -> Outcome {
         if let fresh {
             entry.limits = fresh
@@ -245,6 +279,31 @@ public final class SendPolicy: Sendable {
                 entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
                                       capacity: min(1000, (limits.burstMessages ?? 100) + 1), window: burstWindow)
             }
+            if let signals, configured.detection.enabled, limits.detectionWatch != nil || limits.detectionLock != nil {
+                return Self.score(entry: &entry, account: account, signals: signals, queueID: queueID, now: now,
+                                  limits: limits, configured: configured, suspicion: &suspicion)
+            }
+        }
+        return .verdict(.accept)
+    }
+
+    /// The suspicion score's part of a commit: the message is already counted.
+    private static func score(
+        entry: inout AccountEntry, account: AccountName, signals: MessageSignals, queueID: String, now: Int64,
+        limits: LimitMaxima, configured: Configured, suspicion: inout [AccountName: SuspicionLog]
+    ) -> Outcome {
+        var observed = entry.history.observe(signals, now: now, watch: limits.detectionWatch, lock: limits.detectionLock,
+                                             settings: configured.detection)
+        observed.assessment.queueID = queueID.isEmpty ? nil : queueID
+        if observed.assessment.points > 0 {
+            SuspicionLog.record(observed.assessment, for: account, in: &suspicion)
+        }
+        if observed.lockReached, let threshold = limits.detectionLock {
+            let trigger = BurstTrigger.suspicion(observed.assessment, lock: threshold)
+            return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
+        }
+        if observed.watchRaised, let watch = limits.detectionWatch {
+            return .watched(observed.assessment, watch: watch)
         }
         return .verdict(.accept)
     }

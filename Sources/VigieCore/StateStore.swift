@@ -33,4 +33,10 @@ public protocol StateStore: AnyObject, Sendable {
 
     /// Saves changed counters in one transaction; `nil` counters delete the account's row.
     func saveCounters(_ changes: [(AccountName, AccountCounters?)]) throws
+
+    /// Sending histories (what detection learnt, and the suspicion score) saved by the last flush.
+    func loadHistories() throws -> [(AccountName, SendingHistory)]
+
+    /// Saves changed histories in one transaction; `nil` deletes the account's row.
+    func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws
 }

@@ -41,6 +41,9 @@ public enum BurstTrigger: Sendable, Equatable, CustomStringConvertible {
     case messages(count: Int, limit: Int, window: Duration)
     case recipients(count: Int, limit: Int, window: Duration)
     case refusalsInARow(Int)
+    /// The suspicion score reached the lock threshold: not a burst of volume, but
+    /// mail that does not look like the member's (new network, strangers, odd hours).
+    case suspicion(SuspicionAssessment, lock: Int)
 
     public var description: String {
         switch self {
@@ -50,6 +53,8 @@ public enum BurstTrigger: Sendable, Equatable, CustomStringConvertible {
             "burst: \(count) recipients in \(window.humanReadable) (threshold \(limit))"
         case .refusalsInARow(let count):
             "burst: \(count) attempts refused for a limit in a row"
+        case .suspicion(let assessment, let lock):
+            "suspicion score \(Int(assessment.score.rounded())) reached \(lock): \(assessment.reasons)"
         }
     }
 }

@@ -56,6 +56,18 @@ enum SQLiteSchema {
             updated_at INTEGER NOT NULL
         ) STRICT, WITHOUT ROWID;
         """,
+        // 1 -> 2: sending histories for detection (issue 10).
+        """
+        -- What detection learnt of each account (known networks, recipient sketches,
+        -- habits) and its suspicion score: one versioned binary snapshot per account
+        -- (SendingHistory+Snapshot.swift), flushed with the counters. Kept after the
+        -- counters of an idle account are gone, up to detection.history_retention.
+        CREATE TABLE histories (
+            account TEXT PRIMARY KEY NOT NULL,
+            snapshot BLOB NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 
     static var currentVersion: Int64 { Int64(migrations.count) }

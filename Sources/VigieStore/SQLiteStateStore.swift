@@ -238,6 +238,51 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    // MARK: Sending histories
+
+    public func loadHistories() throws -> [(AccountName, SendingHistory)] {
+        try withConnection("cannot read the saved sending histories") { db in
+            let statement = try db.prepare("SELECT account, snapshot FROM histories")
+            var histories: [(AccountName, SendingHistory)] = []
+            while try statement.step() {
+                // An unreadable snapshot (newer Vigie, damage) is an empty history:
+                // the account scores as new, which never locks it.
+                if let history = statement.withBlob(at: 1, { SendingHistory(snapshot: $0) }) {
+                    histories.append((AccountName(normalized: statement.text(at: 0)), history))
+                }
+            }
+            return histories
+        }
+    }
+
+    public func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws {
+        guard !changes.isEmpty else { return }
+        try withConnection("cannot save the sending histories of \(changes.count) accounts") { db in
+            try db.writeTransaction {
+                let updatedAt = try db.scalarInt64("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)") ?? 0
+                let upsert = try db.prepare("""
+                    INSERT INTO histories (account, snapshot, updated_at) VALUES (?1, ?2, ?3)
+                    ON CONFLICT (account) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
+                    """)
+                let delete = try db.prepare("DELETE FROM histories WHERE account = ?1")
+                try upsert.bind(updatedAt, at: 3)
+                for (account, history) in changes {
+                    if let history {
+                        let snapshot = history.snapshot()
+                        try upsert.bind(account.value, at: 1)
+                        try snapshot.withUnsafeBytes { try upsert.bind(blob: $0, at: 2) }
+                        try upsert.run()
+                        upsert.reset()
+                    } else {
+                        try delete.bind(account.value, at: 1)
+                        try delete.run()
+                        delete.reset()
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Helpers
 
     /// Runs `body` with the connection held, and words any SQLite error in terms of

@@ -20,7 +20,7 @@ private func at(_ seconds: Int64) -> UnixTime { UnixTime(seconds: 1_750_000_000 
         let tables = try db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         var names: [String] = []
         while try tables.step() { names.append(tables.text(at: 0)) }
-        #expect(names == ["audit", "counters", "evidence", "locks"])
+        #expect(names == ["audit", "counters", "evidence", "histories", "locks"])
     }
 
     @Test func migratesAZeroLengthFile() throws {

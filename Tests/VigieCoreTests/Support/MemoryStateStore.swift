@@ -6,7 +6,7 @@ import VigieCore
 final class MemoryStateStore: StateStore {
     enum Operation: Hashable, Sendable {
         case activeLocks, recordLock, addEvidence, recordUnlock, recordAudit
-        case auditTrail, evidence, loadCounters, saveCounters
+        case auditTrail, evidence, loadCounters, saveCounters, loadHistories, saveHistories
     }
 
     struct StoreDown: Error, Equatable {
@@ -30,6 +30,7 @@ final class MemoryStateStore: StateStore {
         var audit: [AuditEvent] = []
         var evidence: [LockEvidence] = []
         var counters: [AccountName: AccountCounters] = [:]
+        var histories: [AccountName: SendingHistory] = [:]
         var failing: Set<Operation> = []
         var calls: [Operation: Int] = [:]
     }
@@ -135,5 +136,20 @@ final class MemoryStateStore: StateStore {
         try enter(.saveCounters) { contents in
             for (account, counters) in changes { contents.counters[account] = counters }
         }
+    }
+
+    func loadHistories() throws -> [(AccountName, SendingHistory)] {
+        try enter(.loadHistories) { $0.histories.map { ($0.key, $0.value) } }
+    }
+
+    func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws {
+        try enter(.saveHistories) { contents in
+            for (account, history) in changes { contents.histories[account] = history }
+        }
+    }
+
+    /// A history as last saved.
+    func savedHistory(of account: AccountName) -> SendingHistory? {
+        contents.withLock { $0.histories[account] }
     }
 }

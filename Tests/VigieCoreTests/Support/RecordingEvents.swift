@@ -14,7 +14,18 @@ final class RecordingEvents: PolicyEvents {
         var operation: String
     }
 
-    private let state = Mutex<(locked: [Locked], storeFailures: [StoreFailure])>(([], []))
+    struct Watched {
+        var account: AccountName
+        var assessment: SuspicionAssessment
+        var watch: Int
+    }
+
+    private let state = Mutex<(locked: [Locked], storeFailures: [StoreFailure], watched: [Watched])>(([], [], []))
+    var watched: [Watched] { state.withLock { $0.watched } }
+
+    func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int) {
+        state.withLock { $0.watched.append(Watched(account: account, assessment: assessment, watch: watch)) }
+    }
 
     var locked: [Locked] { state.withLock { $0.locked } }
     var storeFailures: [StoreFailure] { state.withLock { $0.storeFailures } }

@@ -1,0 +1,181 @@
+/// The network a client connected from, at the granularity detection compares:
+/// an IPv4 /24 or an IPv6 /48 (one home, office or hosting customer), with the
+/// coarser /16 or /32 around it (usually one provider's pool: a phone on mobile data
+/// changes /24 often, rarely /16).
+///
+/// Parsed from Postfix's `{client_addr}` macro, which is text: `192.0.2.7`,
+/// `2001:db8::1`, or `IPv6:2001:db8::1` in some Postfix contexts. The parser is
+/// total: anything it does not recognise is nil, never a trap, and nil never counts
+/// as a new network (a missing or malformed macro must not lock anyone by itself).
+public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Tagged bits: IPv4 /24 in the low 24 bits with `ipv4Tag`; IPv6 /48 in the low
+    /// 48 bits with `ipv6Tag`. One word, so a history keeps it inline.
+    public let raw: UInt64
+    static let ipv4Tag: UInt64 = 1 << 62
+    static let ipv6Tag: UInt64 = 1 << 63
+
+    public init?(raw: UInt64) {
+        switch raw & (Self.ipv4Tag | Self.ipv6Tag) {
+        case Self.ipv4Tag where raw & ~(Self.ipv4Tag | 0xFF_FFFF) == 0: self.raw = raw
+        case Self.ipv6Tag where raw & ~(Self.ipv6Tag | 0xFFFF_FFFF_FFFF) == 0: self.raw = raw
+        default: return nil
+        }
+    }
+
+    init(ipv4 address: UInt32) { raw = Self.ipv4Tag | UInt64(address >> 8) }
+    init(ipv6High64 high: UInt64) { raw = Self.ipv6Tag | (high >> 16) }
+
+    public var isIPv6: Bool { raw & Self.ipv6Tag != 0 }
+
+    /// The provider-sized block around this network: /16 (IPv4) or /32 (IPv6).
+    public var wider: UInt64 { isIPv6 ? raw >> 16 : raw >> 8 }
+
+    /// The network of a client address; nil for the loopback and unspecified
+    /// addresses (the host itself: the local sendmail path, a web application on
+    /// the server) and for anything that is not an address.
+    public init?(clientAddress text: String) {
+        var bytes = Substring(text).utf8[...]
+        if bytes.count > 64 { return nil }
+        if bytes.starts(with: "IPv6:".utf8) { bytes = bytes.dropFirst(5) }
+        if let v4 = Self.parseIPv4(bytes) {
+            if v4 >> 24 == 127 || v4 == 0 { return nil }
+            self.init(ipv4: v4)
+            return
+        }
+        guard let (high, low) = Self.parseIPv6(bytes) else { return nil }
+        if high == 0 && (low == 1 || low == 0) { return nil }  // ::1, ::
+        if high == 0 && low >> 32 == 0xFFFF {  // ::ffff:a.b.c.d, an IPv4 client on a v6 socket
+            let v4 = UInt32(truncatingIfNeeded: low)
+            if v4 >> 24 == 127 || v4 == 0 { return nil }
+            self.init(ipv4: v4)
+            return
+        }
+        self.init(ipv6High64: high)
+    }
+
+    /// A network as an admin writes it for `vigiectl trust`: `198.51.100.0/24`,
+    /// `2001:db8:1::/48`, or a single address (its /24 or /48 is meant).
+    public init?(networkText text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            guard let base = NetworkPrefix(clientAddress: String(parts[0])) else { return nil }
+            let expected = base.isIPv6 ? "48" : "24"
+            guard parts[1] == expected else { return nil }
+            self = base
+        } else {
+            guard let base = NetworkPrefix(clientAddress: text) else { return nil }
+            self = base
+        }
+    }
+
+    public var description: String {
+        if isIPv6 {
+            let bits = raw & 0xFFFF_FFFF_FFFF
+            let groups = [bits >> 32, (bits >> 16) & 0xFFFF, bits & 0xFFFF].map { String($0, radix: 16) }
+            return groups.joined(separator: ":") + "::/48"
+        }
+        let bits = raw & 0xFF_FFFF
+        return "\(bits >> 16).\((bits >> 8) & 0xFF).\(bits & 0xFF).0/24"
+    }
+
+    public static func < (lhs: NetworkPrefix, rhs: NetworkPrefix) -> Bool { lhs.raw < rhs.raw }
+
+    // MARK: Parsing
+
+    /// Dotted quad, four decimal parts 0–255 without leading zeros beyond one digit
+    /// (`010` is ambiguous between octal and decimal: refused).
+    static func parseIPv4(_ bytes: Substring.UTF8View.SubSequence) -> UInt32? {
+        var value: UInt32 = 0
+        var part: UInt32 = 0
+        var digits = 0
+        var parts = 0
+        var leadingZero = false
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { return nil }
+                value = value << 8 | part
+                parts += 1
+                part = 0
+                digits = 0
+                leadingZero = false
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if leadingZero { return nil }
+                if digits == 0 && byte == UInt8(ascii: "0") { leadingZero = true }
+                part = part * 10 + UInt32(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard part <= 255, digits <= 3 else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard parts == 3, digits > 0 else { return nil }
+        return value << 8 | part
+    }
+
+    /// RFC 4291 text: eight groups of up to four hex digits, one `::` at most, and
+    /// an embedded dotted quad in the last 32 bits. Returns the high and low 64 bits.
+    static func parseIPv6(_ bytes: Substring.UTF8View.SubSequence) -> (UInt64, UInt64)? {
+        var groups: [UInt16] = []
+        groups.reserveCapacity(8)
+        var gapAt: Int?
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        if bytes.starts(with: "::".utf8) {
+            gapAt = 0
+            index = bytes.index(index, offsetBy: 2)
+            if index == end { return (0, 0) }
+        }
+        while index < end {
+            // One group, or an embedded IPv4 address at the end.
+            var group: UInt32 = 0
+            var digits = 0
+            var cursor = index
+            while cursor < end, let nibble = Self.hexValue(bytes[cursor]) {
+                group = group << 4 | UInt32(nibble)
+                digits += 1
+                guard digits <= 4 else { return nil }
+                cursor = bytes.index(after: cursor)
+            }
+            if cursor < end, bytes[cursor] == UInt8(ascii: ".") {
+                guard let v4 = parseIPv4(bytes[index..<end]), groups.count <= 6 else { return nil }
+                groups.append(UInt16(v4 >> 16))
+                groups.append(UInt16(v4 & 0xFFFF))
+                index = end
+                break
+            }
+            guard digits > 0 else { return nil }
+            groups.append(UInt16(group))
+            guard groups.count <= 8 else { return nil }
+            index = cursor
+            if index == end { break }
+            guard bytes[index] == UInt8(ascii: ":") else { return nil }
+            index = bytes.index(after: index)
+            if index < end, bytes[index] == UInt8(ascii: ":") {
+                guard gapAt == nil else { return nil }
+                gapAt = groups.count
+                index = bytes.index(after: index)
+                if index == end { break }
+            } else if index == end {
+                return nil  // a trailing single colon
+            }
+        }
+        if let gapAt {
+            guard groups.count < 8 else { return nil }
+            groups.insert(contentsOf: repeatElement(0, count: 8 - groups.count), at: gapAt)
+        }
+        guard groups.count == 8 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for group in groups[0..<4] { high = high << 16 | UInt64(group) }
+        for group in groups[4..<8] { low = low << 16 | UInt64(group) }
+        return (high, low)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

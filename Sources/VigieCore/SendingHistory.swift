@@ -1,0 +1,174 @@
+import Foundation
+
+/// What Vigie has learnt of one account's sending, and its suspicion score: the
+/// state behind "this is not how camille sends".
+///
+/// Fixed size (about 300 bytes whatever the account does), kept inline in the
+/// account's entry, saved by the flusher with the counters (`StateStore.saveHistories`)
+/// and restored at start. See `SuspicionWeights` for how a message is scored.
+///
+/// Learning: recipients are always learnt (so a stranger counts once). Networks
+/// and the hour habit are learnt only while the score is calm (under half the
+/// watch threshold): a stretch of suspicious mail must not teach the history that
+/// the attacker's network or hours are the member's own.
+public struct SendingHistory: Sendable, Equatable {
+    /// Hours since the epoch of the first message seen; 0 for an empty history.
+    var firstSeenHour: UInt32 = 0
+    var messages: UInt32 = 0
+    var recipients = NoveltySketch<8>()
+    var domains = NoveltySketch<2>()
+    var networks = KnownNetworks()
+    var habit = SendingHabit()
+    var score: Float = 0
+    /// Minutes since the epoch when `score` was last decayed.
+    var scoreMinute: UInt32 = 0
+    /// A watch was raised and the score has not fallen back under half the watch
+    /// threshold since: the admins are told once per episode.
+    var watched = false
+    var newNetworksDay: UInt16 = 0
+    var newNetworksToday: UInt8 = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { messages == 0 && firstSeenHour == 0 }
+
+    /// What one accepted message did to the history.
+    struct Observation {
+        var assessment: SuspicionAssessment
+        /// The score reached the watch threshold with this message (first time in the episode).
+        var watchRaised: Bool
+        /// The score is at or over the lock threshold.
+        var lockReached: Bool
+    }
+
+    /// Scores an accepted message, then learns from it.
+    mutating func observe(_ message: MessageSignals, now: Int64, watch: Int?, lock: Int?,
+                          settings: DetectionSettings) -> Observation {
+        let weights = settings.weights
+        let hour = UInt32(clamping: now / 3_600_000)
+        let day = UInt16(clamping: now / 86_400_000)
+        let hourOfDay = Int(hour % 24)
+        let establishedAfterHours = UInt32(clamping: settings.establishedAfter.milliseconds / 3_600_000)
+        if isEmpty { firstSeenHour = max(hour, 1) }
+        decay(to: now, halfLife: settings.halfLife)
+        habit.advance(hour: hour, day: day)
+        if newNetworksDay != day {
+            newNetworksDay = day
+            newNetworksToday = 0
+        }
+
+        let learningHours = max(1, Float(settings.learningPeriod.milliseconds) / 3_600_000)
+        let maturity = min(1, Float(hour &- firstSeenHour) / learningHours)
+
+        // Where from.
+        let familiarity: SuspicionAssessment.Familiarity
+        if let network = message.network {
+            switch networks.familiarity(of: network, nowHour: hour, establishedAfterHours: establishedAfterHours) {
+            case .established: familiarity = .established
+            case .nearby: familiarity = .nearby
+            case .new: familiarity = .new
+            }
+            if familiarity == .new && !networks.seen(network, on: day) && newNetworksToday < .max { newNetworksToday += 1 }
+        } else {
+            familiarity = .host
+        }
+
+        // To whom. Distinct domains of the sample, in a small array: at most 32.
+        var unknownSampled = 0
+        var sampledDomains: [UInt64] = []
+        var unknownDomains = 0
+        for recipient in message.recipients {
+            if !recipients.contains(recipient.address) { unknownSampled += 1 }
+            if !sampledDomains.contains(recipient.domain) {
+                sampledDomains.append(recipient.domain)
+                if !domains.contains(recipient.domain) { unknownDomains += 1 }
+            }
+        }
+        let sample = message.recipients.count
+        let unknownRecipients = sample == 0 ? 0 : (unknownSampled * message.recipientCount + sample / 2) / sample
+
+        // When and how much.
+        let calm = score < Float((watch ?? lock ?? Int.max / 2)) / 2
+        let unusualHour = habit.isUnusual(hourOfDay: hourOfDay)
+        habit.count(hourOfDay: hourOfDay, learnHour: calm)
+        let hourlyRatio = habit.hourlyRatio()
+
+        // The score.
+        var networkFactor: Float = 1
+        switch familiarity {
+        case .new: networkFactor = weights.newNetworkFactor
+        case .nearby: networkFactor = weights.nearbyNetworkFactor
+        case .established, .host: break
+        }
+        if Int(newNetworksToday) >= weights.manyNetworks { networkFactor *= weights.manyNetworksFactor }
+        let hourFactor = unusualHour ? weights.unusualHourFactor : 1
+        var volumeFactor: Float = 1
+        if hourlyRatio > 4 {
+            volumeFactor = min(weights.volumeFactorMax, 1 + weights.volumeStep * log2(hourlyRatio / 4))
+        }
+        let novelty = weights.unknownRecipient * Float(min(unknownRecipients, weights.recipientsCounted))
+            + weights.unknownDomain * Float(min(unknownDomains, weights.recipientsCounted))
+        var points = novelty * networkFactor * hourFactor * volumeFactor
+        if familiarity == .new { points += weights.newNetworkPoints * hourFactor }
+        points *= maturity
+        score += points
+
+        // Learning.
+        messages &+= 1
+        for recipient in message.recipients {
+            recipients.insert(recipient.address)
+            domains.insert(recipient.domain)
+        }
+        if let network = message.network {
+            networks.record(network, nowHour: hour, today: day, countDay: calm, establishedAfterHours: establishedAfterHours)
+        }
+
+        let assessment = SuspicionAssessment(
+            at: UnixTime(milliseconds: now), queueID: nil, points: points, score: score, network: message.network?.description,
+            networkFamiliarity: familiarity, unknownRecipients: unknownRecipients, recipients: message.recipientCount,
+            unknownDomains: unknownDomains, domains: sampledDomains.count, hourlyRatio: hourlyRatio,
+            unusualHour: unusualHour ? hourOfDay : nil, newNetworksToday: Int(newNetworksToday), maturity: maturity)
+        var watchRaised = false
+        if let watch, score >= Float(watch), !watched {
+            watched = true
+            watchRaised = true
+        }
+        return Observation(assessment: assessment, watchRaised: watchRaised,
+                           lockReached: lock.map { score >= Float($0) } ?? false)
+    }
+
+    /// Brings the score down to `now` (halving every `halfLife`), and ends a watch
+    /// episode once it is back under half the watch threshold.
+    mutating func decay(to now: Int64, halfLife: Duration, watch: Int? = nil) {
+        let minute = UInt32(clamping: now / 60_000)
+        if score > 0 && minute > scoreMinute {
+            let halfLifeMinutes = max(1, Float(halfLife.milliseconds) / 60_000)
+            score *= exp2(-Float(minute - scoreMinute) / halfLifeMinutes)
+            if score < 0.01 { score = 0 }
+        }
+        scoreMinute = max(scoreMinute, minute)
+        if watched, let watch, score < Float(watch) / 2 { watched = false }
+    }
+
+    /// The score as it stands at `now`, without changing anything.
+    func score(at now: Int64, halfLife: Duration) -> Float {
+        var copy = self
+        copy.decay(to: now, halfLife: halfLife)
+        return copy.score
+    }
+
+    /// An admin vouches for a network (`vigiectl trust`): established from now on.
+    mutating func trust(_ network: NetworkPrefix, now: Int64, settings: DetectionSettings) {
+        let hour = UInt32(clamping: now / 3_600_000)
+        if isEmpty { firstSeenHour = max(hour, 1) }
+        networks.record(network, nowHour: hour, today: UInt16(clamping: now / 86_400_000), trusted: true, countDay: true,
+                        establishedAfterHours: UInt32(clamping: settings.establishedAfter.milliseconds / 3_600_000))
+    }
+
+    /// After an unlock: the episode is over (the password was changed).
+    mutating func clearScore() {
+        score = 0
+        watched = false
+    }
+}
+

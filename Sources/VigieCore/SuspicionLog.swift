@@ -1,0 +1,24 @@
+/// The last decisions that moved one account's suspicion score, newest last.
+///
+/// Kept beside the account table, not in every entry: most accounts never score a
+/// point. Bounded twice, so an attacker with many accounts cannot grow it without
+/// limit: `perAccount` entries per account, `accountsPerShard` accounts per shard
+/// (a new account is not logged once a shard is full; its score still counts).
+/// The flusher drops accounts whose score has decayed to nothing.
+struct SuspicionLog: Sendable {
+    static let perAccount = 64
+    static let accountsPerShard = 256
+
+    private(set) var entries: [SuspicionAssessment] = []
+
+    static func record(_ assessment: SuspicionAssessment, for account: AccountName,
+                       in logs: inout [AccountName: SuspicionLog]) {
+        if logs[account] == nil && logs.count >= accountsPerShard { return }
+        logs[account, default: SuspicionLog()].append(assessment)
+    }
+
+    private mutating func append(_ assessment: SuspicionAssessment) {
+        if entries.count >= Self.perAccount { entries.removeFirst(entries.count - Self.perAccount + 1) }
+        entries.append(assessment)
+    }
+}
