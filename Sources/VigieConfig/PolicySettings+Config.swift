@@ -15,13 +15,13 @@ import VigieCore
 /// signal stay global.
 extension PolicySettings {
     static let limitsKeys = ["recipients_per_message", "messages", "recipients", "group_cache"]
-    static let layerKeys = ["recipients_per_message", "messages", "recipients", "burst"]
+    static let layerKeys = ["recipients_per_message", "messages", "recipients", "burst", "detection"]
     static let burstKeys = ["messages", "recipients", "window", "refusals_in_a_row"]
     static let layerBurstKeys = ["messages", "recipients"]
 
     init(
         limits: ConfigSection, groups: ConfigSection, accounts: ConfigSection,
-        exempt: ConfigSection, burst: ConfigSection, normalizer: AccountNormalizer
+        exempt: ConfigSection, burst: ConfigSection, detection: ConfigSection, normalizer: AccountNormalizer
     ) throws(ConfigError) {
         try limits.allowOnly(Self.limitsKeys)
         let defaults = try Self.layer(limits, over: VigieConfiguration.defaultLimits)
@@ -32,7 +32,7 @@ extension PolicySettings {
             if let problem = TextCheck.systemNameProblem(entry.key) {
                 throw groups.keyError(entry.key, "expected a Unix group name, but \(problem)")
             }
-            guard let section = try groups.section(entry.key, describing: "recipients_per_message, messages, recipients, burst") else { continue }
+            guard let section = try groups.section(entry.key, describing: "recipients_per_message, messages, recipients, burst, detection") else { continue }
             try section.allowOnly(Self.layerKeys)
             groupLayers[entry.key] = try Self.overrideLayer(section)
         }
@@ -47,7 +47,7 @@ extension PolicySettings {
                 throw accounts.keyError(entry.key, "this is account \(account) again (already configured as \(accounts.keyPath(earlier)) at line \(accounts.keyLocation(earlier)?.line ?? 0)); account names are compared in lower case")
             }
             accountKeys[account] = entry.key
-            guard let section = try accounts.section(entry.key, describing: "recipients_per_message, messages, recipients, burst") else { continue }
+            guard let section = try accounts.section(entry.key, describing: "recipients_per_message, messages, recipients, burst, detection") else { continue }
             try section.allowOnly(Self.layerKeys)
             accountLayers[account] = try Self.overrideLayer(section)
         }
@@ -85,7 +85,8 @@ extension PolicySettings {
             limits: policy,
             burst: rule,
             exemptions: Exemptions(accounts: exemptAccounts, recipients: exemptRecipients),
-            groupCacheLifetime: groupCache
+            groupCacheLifetime: groupCache,
+            detection: try DetectionSettings(detection)
         )
     }
 
@@ -97,6 +98,9 @@ extension PolicySettings {
             try burst.allowOnly(layerBurstKeys)
             layer.burstMessages = try burst.limit("messages")
             layer.burstRecipients = try burst.limit("recipients")
+        }
+        if let detection = try section.section("detection", describing: DetectionSettings.layerKeys.joined(separator: ", ")) {
+            try DetectionSettings.readLayer(detection, into: &layer)
         }
         return layer
     }

@@ -63,10 +63,11 @@ public struct VigieConfiguration: Sendable, Equatable {
         limits: LimitPolicy(defaults: defaultLimits),
         burst: .disabled,
         exemptions: Exemptions(),
-        groupCacheLifetime: .seconds(60)
+        groupCacheLifetime: .seconds(60),
+        detection: DetectionSettings()
     )
 
-    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound"]
+    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "detection", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound"]
 
     /// Reads the merged tables of every configuration file.
     ///
@@ -87,6 +88,7 @@ public struct VigieConfiguration: Sendable, Equatable {
             accounts: section("accounts", "one [accounts.NAME] table per account"),
             exempt: section("exempt", "accounts, recipients"),
             burst: section("burst", "messages, recipients, window, refusals_in_a_row"),
+            detection: section("detection", DetectionSettings.keys.joined(separator: ", ")),
             normalizer: identity.normalizer
         )
         var files = sources

@@ -11,6 +11,10 @@ public struct ControlRequest: Codable, Sendable, Equatable {
         case reload
         /// Records that an admin ran postsuper on an account's evidence.
         case recordQueueAction = "record-queue-action"
+        /// The last decisions that moved an account's suspicion score.
+        case explain
+        /// Records `network` as the account's own (audited).
+        case trust
     }
     public var command: Command
     public var account: String?
@@ -19,15 +23,18 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     /// For `recordQueueAction`: `hold`, `release` or `purge`.
     public var queueAction: AuditEvent.Action?
     public var queueIDs: [String]?
+    /// For `trust`: `198.51.100.0/24`, `2001:db8:1::/48` or one address.
+    public var network: String?
 
     public init(command: Command, account: String? = nil, reason: String? = nil, top: Int? = nil,
-                queueAction: AuditEvent.Action? = nil, queueIDs: [String]? = nil) {
+                queueAction: AuditEvent.Action? = nil, queueIDs: [String]? = nil, network: String? = nil) {
         self.command = command
         self.account = account
         self.reason = reason
         self.top = top
         self.queueAction = queueAction
         self.queueIDs = queueIDs
+        self.network = network
     }
 }
 
@@ -40,10 +47,13 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var report: AccountReport?
     public var lock: AccountLock?
     public var message: String?
+    /// For `explain`: the score's moves, oldest first, and where it stands.
+    public var explanations: [SuspicionAssessment]?
+    public var detection: DetectionReport?
 
     public init(error: String? = nil, status: DaemonStatus? = nil, locks: [AccountLock]? = nil,
                 topSenders: [SenderActivity]? = nil, report: AccountReport? = nil, lock: AccountLock? = nil,
-                message: String? = nil) {
+                message: String? = nil, explanations: [SuspicionAssessment]? = nil, detection: DetectionReport? = nil) {
         self.error = error
         self.status = status
         self.locks = locks
@@ -51,6 +61,8 @@ public struct ControlResponse: Codable, Sendable, Equatable {
         self.report = report
         self.lock = lock
         self.message = message
+        self.explanations = explanations
+        self.detection = detection
     }
 
     public static func failure(_ message: String) -> ControlResponse { ControlResponse(error: message) }

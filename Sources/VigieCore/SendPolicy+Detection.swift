@@ -11,7 +11,6 @@ extension SendPolicy {
         let history = shard(for: account).state.withLock { $0.accounts[account]?.history } ?? SendingHistory()
         let hour = UInt32(clamping: now / 3_600_000)
         let establishedAfter = UInt32(clamping: settings.detection.establishedAfter.milliseconds / 3_600_000)
-        let learning = max(1, Float(settings.detection.learningPeriod.milliseconds) / 3_600_000)
         let last = shard(for: account).state.withLock { $0.suspicion[account]?.entries.last }
         return DetectionReport(
             score: history.score(at: now, halfLife: settings.detection.halfLife),
@@ -19,7 +18,8 @@ extension SendPolicy {
             lock: limits.detectionLock.value.maximum, lockSource: limits.detectionLock.source.description,
             watched: history.watched,
             firstSeen: history.isEmpty ? nil : UnixTime(seconds: Int64(history.firstSeenHour) * 3600),
-            learnt: history.isEmpty ? 0 : min(1, Float(hour &- history.firstSeenHour) / learning),
+            learnt: history.isEmpty ? 0 : SendingHistory.maturity(firstSeenHour: history.firstSeenHour, now: now,
+                                                                   learningPeriod: settings.detection.learningPeriod),
             messages: Int(history.messages),
             usualHourlyVolume: history.habit.activeHours >= 3 ? history.habit.hourlyMean : nil,
             usualDailyVolume: history.habit.currentDay == 0 ? nil : history.habit.dailyMean,

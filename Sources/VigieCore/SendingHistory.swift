@@ -57,8 +57,7 @@ public struct SendingHistory: Sendable, Equatable {
             newNetworksToday = 0
         }
 
-        let learningHours = max(1, Float(settings.learningPeriod.milliseconds) / 3_600_000)
-        let maturity = min(1, Float(hour &- firstSeenHour) / learningHours)
+        let maturity = Self.maturity(firstSeenHour: firstSeenHour, now: now, learningPeriod: settings.learningPeriod)
 
         // Where from.
         let familiarity: SuspicionAssessment.Familiarity
@@ -135,6 +134,15 @@ public struct SendingHistory: Sendable, Equatable {
         }
         return Observation(assessment: assessment, watchRaised: watchRaised,
                            lockReached: lock.map { score >= Float($0) } ?? false)
+    }
+
+    /// How much of the learning period a history first seen at `firstSeenHour` has
+    /// behind it, 0...1 (1 at once for a zero learning period).
+    static func maturity(firstSeenHour: UInt32, now: Int64, learningPeriod: Duration) -> Float {
+        let period = learningPeriod.milliseconds
+        guard period > 0 else { return 1 }
+        let age = max(0, now - Int64(firstSeenHour) * 3_600_000)
+        return min(1, Float(age) / Float(period))
     }
 
     /// Brings the score down to `now` (halving every `halfLife`), and ends a watch

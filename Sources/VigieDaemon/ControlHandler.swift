@@ -47,6 +47,20 @@ struct ControlHandler: Sendable {
                 let account = try known(request.account)
                 try policy.reset(account: account, actor: actor, reason: request.reason ?? "reset by \(actor)")
                 return ControlResponse(message: "counters of \(account) cleared")
+            case .explain:
+                let account = try known(request.account)
+                let report = try policy.report(account: account)
+                guard let detection = report.detection else { return .failure("detection is off ([detection] enabled = false)") }
+                return ControlResponse(explanations: policy.explain(account: account), detection: detection)
+            case .trust:
+                let account = try known(request.account)
+                let reason = try reason(request)
+                guard let text = request.network, let network = NetworkPrefix(networkText: text) else {
+                    return .failure("expected a network such as 198.51.100.0/24, 2001:db8:1::/48 or one address, got '\(request.network ?? "")'")
+                }
+                guard policy.settings.detection.enabled else { return .failure("detection is off ([detection] enabled = false)") }
+                try policy.trust(account: account, network: network, actor: actor, reason: reason)
+                return ControlResponse(message: "\(network) is now a known network of \(account)")
             case .recordQueueAction:
                 let account = try known(request.account)
                 guard let action = request.queueAction, [.hold, .release, .purge].contains(action) else {

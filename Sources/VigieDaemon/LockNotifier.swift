@@ -65,6 +65,60 @@ public final class LockNotifier: Sendable {
         }
     }
 
+    /// One mail to the admins (not the member: nothing is refused yet, and a thief
+    /// reading the member's mail must not learn they were noticed).
+    public func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int) {
+        let settings = current.withLock { $0 }
+        guard settings.enabled else { return }
+        let message = Self.composeWatch(account: account, assessment: assessment, watch: watch, from: settings.from,
+                                        to: settings.admin)
+        let logger = self.logger
+        queue.async {
+            do {
+                try Self.send(message, from: settings.from, to: [settings.admin], settings: settings)
+                logger.info("watch notification sent", metadata: ["account": "\(account)", "to": "\(settings.admin)"])
+            } catch {
+                logger.error("watch notification failed", metadata: ["account": "\(account)", "error": "\(error)"])
+            }
+        }
+    }
+
+    static func composeWatch(account: AccountName, assessment: SuspicionAssessment, watch: Int, from: String,
+                             to admin: String) -> String {
+        let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(assessment.at.milliseconds) / 1000))
+        let name = ReplyText.sanitizeValue(account.value)
+        let reasons = ReplyText.sanitizeValue(assessment.reasons)
+        let score = Int(assessment.score.rounded())
+        return """
+        From: Vigie <\(from)>
+        To: \(admin)
+        Subject: [vigie] Compte \(name) sous surveillance / account watched
+        Auto-Submitted: auto-generated
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: 8bit
+        MIME-Version: 1.0
+
+        Le compte \(name) envoie du courrier qui ne lui ressemble pas (\(when)).
+        Score de suspicion : \(score) (surveillance à \(watch)) ; rien n'est encore refusé.
+        Dernier message : \(reasons)
+        Voir :                 vigiectl explain \(name)
+        Si c'est bien le membre (nouveau bureau, nouveau téléphone) :
+                               vigiectl trust \(name) RÉSEAU --reason "..."
+        Sinon :                vigiectl lock \(name) --reason "..."
+
+        ----
+
+        Account \(name) is sending mail unlike its own (\(when)).
+        Suspicion score: \(score) (watch at \(watch)); nothing is refused yet.
+        Last message: \(reasons)
+        See:                   vigiectl explain \(name)
+        If it is the member (new office, new phone provider):
+                               vigiectl trust \(name) NETWORK --reason "..."
+        Otherwise:             vigiectl lock \(name) --reason "..."
+
+        """
+    }
+
     /// Waits until queued notifications are handed to sendmail (used at shutdown).
     public func drain() { queue.sync {} }
 

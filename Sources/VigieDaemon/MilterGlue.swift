@@ -63,8 +63,9 @@ public final class MilterGlue: Sendable {
                 // Postfix sends a declined stage's macros with the next command, so
                 // asking for one small macro at MAIL replaces its longer default list.
                 .envelopeFrom: ["{mail_addr}"],
-                // {daemon_name} tells the local sendmail path (cleanup) from smtpd.
-                .envelopeRecipient: ["{auth_authen}", "{daemon_name}", "{mail_addr}"],
+                // {daemon_name} tells the local sendmail path (cleanup) from smtpd;
+                // {client_addr} is where a login comes from (the suspicion score).
+                .envelopeRecipient: ["{auth_authen}", "{daemon_name}", "{mail_addr}", "{client_addr}"],
                 .endOfMessage: ["i"],
             ])
     }
@@ -94,6 +95,8 @@ final class SubmissionSession: MilterSessionHandler {
         var refusalCounted = false
         /// This message tripped the burst lock: it is kept (quarantined), not delivered.
         var trippedLock: AccountLock?
+        /// Where it comes from and goes to, for the suspicion score.
+        var signals: MessageSignals
     }
 
     init(glue: MilterGlue) { self.glue = glue }
@@ -122,7 +125,10 @@ final class SubmissionSession: MilterSessionHandler {
             return (nil, .accept)
         }
         // A locked account is refused by the check below, at this same RCPT.
-        return (Transaction(account: account, settings: settings, path: path), .continue)
+        // The client's network: nil on the local path (cleanup has no client), and
+        // nil for a missing or malformed macro, which never counts as a new network.
+        let network = path == .smtp ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil
+        return (Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network)), .continue)
     }
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
@@ -141,12 +147,16 @@ final class SubmissionSession: MilterSessionHandler {
         let recipient = arguments.first ?? ""
         if glue.policy.isExempt(recipient: recipient) { return .continue }
         message.recipients += 1
-        if message.path == .local || message.trippedLock != nil { return .continue }
+        if message.path == .local || message.trippedLock != nil {
+            message.signals.add(recipient: recipient)
+            return .continue
+        }
 
         let verdict = glue.policy.check(account: message.account, recipients: message.recipients,
                                         countsAsRefusal: !message.refusalCounted)
         switch verdict {
         case .accept:
+            message.signals.add(recipient: recipient)
             return .continue
         case .overLimit, .locked:
             // The message is counted once in the metrics, whatever its number of
@@ -158,6 +168,7 @@ final class SubmissionSession: MilterSessionHandler {
                           recipient: recipient, recordMetrics: firstRefusal)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
+            message.signals.add(recipient: recipient)
             message.trippedLock = lock
             return .continue
         }
@@ -179,7 +190,7 @@ final class SubmissionSession: MilterSessionHandler {
             return .continue
         }
         let verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
-                                         countsAsRefusal: !message.refusalCounted)
+                                         countsAsRefusal: !message.refusalCounted, signals: message.signals)
         switch verdict {
         case .accept:
             glue.metrics.accepted.increment()

@@ -12,8 +12,17 @@ struct PolicyEventLog: PolicyEvents {
             "account": "\(lock.account)", "by": "\(lock.actor)", "reason": "\(trigger)",
             "evidence": "\(evidence)", "lock.id": "\(lock.id.map(String.init) ?? "unstored")",
         ])
-        metrics.locksByBurst.increment()
+        if case .suspicion = trigger { metrics.locksByDetection.increment() } else { metrics.locksByBurst.increment() }
         notifier.accountLocked(lock, trigger: trigger, evidence: evidence)
+    }
+
+    func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int) {
+        logger.warning("account watched: suspicion score reached the watch threshold", metadata: [
+            "queue.id": "\(assessment.queueID ?? "NOQUEUE")", "account": "\(account)",
+            "score": "\(Int(assessment.score.rounded()))", "watch": "\(watch)", "reasons": "\(assessment.reasons)",
+        ])
+        metrics.detectionWatches.increment()
+        notifier.accountWatched(account, assessment: assessment, watch: watch)
     }
 
     func storeFailed(_ error: any Error, during operation: String) {

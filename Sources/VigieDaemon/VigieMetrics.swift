@@ -20,6 +20,8 @@ public final class VigieMetrics: Sendable {
     let quarantinedTotal: Counter
     let locksByBurst: Counter
     let locksByAdmin: Counter
+    let locksByDetection: Counter
+    let detectionWatches: Counter
     let unlocks: Counter
     let lockedAccounts: Gauge
     let trackedAccounts: Gauge
@@ -58,6 +60,10 @@ public final class VigieMetrics: Sendable {
                                                 help: "Messages put in Postfix's hold queue as evidence of a lock")
         locksByBurst = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "burst")], help: "Accounts locked")
         locksByAdmin = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "admin")], help: "Accounts locked")
+        locksByDetection = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "detection")], help: "Accounts locked")
+        detectionWatches = registry.makeCounter(
+            name: "vigie_detection_watches_total",
+            help: "Accounts whose suspicion score reached the watch threshold (once per episode)")
         unlocks = registry.makeCounter(name: "vigie_unlocks_total", help: "Accounts unlocked by an admin")
         lockedAccounts = registry.makeGauge(name: "vigie_locked_accounts", help: "Accounts locked now")
         trackedAccounts = registry.makeGauge(name: "vigie_tracked_accounts", help: "Accounts with counters in memory")

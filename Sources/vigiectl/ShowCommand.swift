@@ -2,7 +2,7 @@ import ArgumentParser
 import VigieControl
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show an account: limits in force and where they come from, counters, locks, held mail.")
+    static let configuration = CommandConfiguration(abstract: "Show an account: limits in force and where they come from, counters, suspicion score, usual networks, locks, held mail.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The account (Unix login).") var account: String
 
@@ -24,6 +24,10 @@ struct Show: ParsableCommand {
         table.add("recipients per message", "-", report.recipientsPerMessage.map(String.init) ?? "unlimited",
                   report.recipientsPerMessageSource)
         print(table.rendered)
+        if let detection = report.detection {
+            print("")
+            DetectionText.print(detection)
+        }
         print("\nHistory:")
         if report.history.isEmpty { print("none") } else {
             var history = Table("WHEN", "ACTION", "BY", "REASON")

@@ -27,4 +27,12 @@ enum Format {
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         return formatter.string(from: Date(timeIntervalSince1970: Double(time.milliseconds) / 1000))
     }
+
+    /// A day (stored at midnight UTC), as a date only.
+    static func day(_ time: UnixTime) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(time.milliseconds) / 1000))
+    }
 }

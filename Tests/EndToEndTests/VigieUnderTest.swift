@@ -54,13 +54,14 @@ final class VigieUnderTest {
     var statePath: String { directory + "/state.sqlite" }
     var controlSocket: String { directory + "/control.sock" }
 
-    init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true) throws {
+    init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true,
+         extraMainCF: [String: String] = [:]) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
         let socket = "unix:\(directory)/milter/milter.sock"
         postfix = try PostfixInstance(
             milters: socket, nonSMTPMilters: socket,
-            extraMainCF: ["milter_default_action": "tempfail"],
+            extraMainCF: ["milter_default_action": "tempfail"].merging(extraMainCF) { $1 },
             extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"])
         configPath = directory + "/vigie.toml"
         metricsPort = try LoopbackPort.free()
