@@ -32,6 +32,8 @@ let package = Package(
         ),
         // Resident memory per tracked account (a plain process: RSS must not include a harness).
         .executableTarget(name: "PolicyMemory", dependencies: ["VigieCoreCopy", "BenchSupport"]),
+        // The suspicion score's cost on the hot path (issue 10): detection off vs on, interleaved.
+        .executableTarget(name: "DetectionCost", dependencies: ["VigieCoreCopy", "BenchSupport"]),
         // Milter protocol v6 load generator (speaks to any milter over unix or TCP).
         // Swift 5 mode: plain threads over blocking sockets, with globals read-only once started.
         .executableTarget(name: "MilterLoad", dependencies: ["LoadSupport"], swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -29,8 +29,10 @@ struct KnownNetworks: Sendable, Equatable {
         var isEmpty: Bool { prefix == 0 }
     }
 
-    static let capacity = 5
-    var entries: InlineArray<5, Entry> = .init(repeating: Entry())
+    /// Home, phone, work and one more: four blocks cover a member, and a rotating
+    /// attacker only ever churns the transient ones.
+    static let capacity = 4
+    var entries: InlineArray<4, Entry> = .init(repeating: Entry())
 
     init() {}
 

@@ -34,23 +34,33 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
     /// addresses (the host itself: the local sendmail path, a web application on
     /// the server) and for anything that is not an address.
     public init?(clientAddress text: String) {
-        var bytes = Substring(text).utf8[...]
-        if bytes.count > 64 { return nil }
-        if bytes.starts(with: "IPv6:".utf8) { bytes = bytes.dropFirst(5) }
-        if let v4 = Self.parseIPv4(bytes) {
+        // Native strings are contiguous UTF-8: parse the bytes in place (this runs
+        // for every message from a member).
+        let parsed = text.utf8.withContiguousStorageIfAvailable(Self.parseClient)
+            ?? Array(text.utf8).withUnsafeBufferPointer(Self.parseClient)
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    private static func parseClient(_ all: UnsafeBufferPointer<UInt8>) -> NetworkPrefix? {
+        if all.count > 64 { return nil }
+        var bytes = Slice(base: all, bounds: all.indices)
+        let tag = "IPv6:".utf8
+        if bytes.count > tag.count, zip(bytes, tag).allSatisfy({ $0 == $1 }) { bytes = bytes.dropFirst(tag.count) }
+        if let v4 = parseIPv4(bytes) {
             if v4 >> 24 == 127 || v4 == 0 { return nil }
-            self.init(ipv4: v4)
-            return
+            return NetworkPrefix(ipv4: v4)
         }
-        guard let (high, low) = Self.parseIPv6(bytes) else { return nil }
-        if high == 0 && (low == 1 || low == 0) { return nil }  // ::1, ::
-        if high == 0 && low >> 32 == 0xFFFF {  // ::ffff:a.b.c.d, an IPv4 client on a v6 socket
+        guard let (high, low) = parseIPv6(bytes) else { return nil }
+        if high >> 16 == 0 {
+            // ::ffff:a.b.c.d is an IPv4 client on a v6 socket; the rest of ::/48
+            // (::1, ::, the deprecated ::a.b.c.d) is no client network.
+            guard high == 0, low >> 32 == 0xFFFF else { return nil }
             let v4 = UInt32(truncatingIfNeeded: low)
             if v4 >> 24 == 127 || v4 == 0 { return nil }
-            self.init(ipv4: v4)
-            return
+            return NetworkPrefix(ipv4: v4)
         }
-        self.init(ipv6High64: high)
+        return NetworkPrefix(ipv6High64: high)
     }
 
     /// A network as an admin writes it for `vigiectl trust`: `198.51.100.0/24`,
@@ -79,12 +89,27 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
     }
 
     public static func < (lhs: NetworkPrefix, rhs: NetworkPrefix) -> Bool { lhs.raw < rhs.raw }
+}
+
+/// As text (`198.51.100.0/24`) in JSON: what `vigiectl explain --json` shows.
+extension NetworkPrefix: Codable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let prefix = NetworkPrefix(networkText: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a network: \(text)"))
+        }
+        self = prefix
+    }
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 
     // MARK: Parsing
 
     /// Dotted quad, four decimal parts 0–255 without leading zeros beyond one digit
     /// (`010` is ambiguous between octal and decimal: refused).
-    static func parseIPv4(_ bytes: Substring.UTF8View.SubSequence) -> UInt32? {
+    static func parseIPv4(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32? {
         var value: UInt32 = 0
         var part: UInt32 = 0
         var digits = 0
@@ -114,15 +139,16 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
 
     /// RFC 4291 text: eight groups of up to four hex digits, one `::` at most, and
     /// an embedded dotted quad in the last 32 bits. Returns the high and low 64 bits.
-    static func parseIPv6(_ bytes: Substring.UTF8View.SubSequence) -> (UInt64, UInt64)? {
-        var groups: [UInt16] = []
-        groups.reserveCapacity(8)
+    static func parseIPv6(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> (UInt64, UInt64)? {
+        // Groups inline: no allocation per address.
+        var groups = InlineArray<8, UInt16>(repeating: 0)
+        var count = 0
         var gapAt: Int?
         var index = bytes.startIndex
         let end = bytes.endIndex
-        if bytes.starts(with: "::".utf8) {
+        if bytes.count >= 2, bytes[index] == UInt8(ascii: ":"), bytes[index + 1] == UInt8(ascii: ":") {
             gapAt = 0
-            index = bytes.index(index, offsetBy: 2)
+            index += 2
             if index == end { return (0, 0) }
         }
         while index < end {
@@ -134,39 +160,47 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
                 group = group << 4 | UInt32(nibble)
                 digits += 1
                 guard digits <= 4 else { return nil }
-                cursor = bytes.index(after: cursor)
+                cursor += 1
             }
             if cursor < end, bytes[cursor] == UInt8(ascii: ".") {
-                guard let v4 = parseIPv4(bytes[index..<end]), groups.count <= 6 else { return nil }
-                groups.append(UInt16(v4 >> 16))
-                groups.append(UInt16(v4 & 0xFFFF))
-                index = end
+                guard let v4 = parseIPv4(bytes[index..<end]), count <= 6 else { return nil }
+                groups[count] = UInt16(v4 >> 16)
+                groups[count + 1] = UInt16(v4 & 0xFFFF)
+                count += 2
                 break
             }
-            guard digits > 0 else { return nil }
-            groups.append(UInt16(group))
-            guard groups.count <= 8 else { return nil }
+            guard digits > 0, count < 8 else { return nil }
+            groups[count] = UInt16(group)
+            count += 1
             index = cursor
             if index == end { break }
             guard bytes[index] == UInt8(ascii: ":") else { return nil }
-            index = bytes.index(after: index)
+            index += 1
             if index < end, bytes[index] == UInt8(ascii: ":") {
                 guard gapAt == nil else { return nil }
-                gapAt = groups.count
-                index = bytes.index(after: index)
+                gapAt = count
+                index += 1
                 if index == end { break }
             } else if index == end {
                 return nil  // a trailing single colon
             }
         }
         if let gapAt {
-            guard groups.count < 8 else { return nil }
-            groups.insert(contentsOf: repeatElement(0, count: 8 - groups.count), at: gapAt)
+            guard count < 8 else { return nil }
+            // Move the groups after the gap to the end; zeros fill the gap.
+            let shift = 8 - count
+            var moved = 7
+            while moved >= gapAt + shift {
+                groups[moved] = groups[moved - shift]
+                moved -= 1
+            }
+            for zero in gapAt..<(gapAt + shift) { groups[zero] = 0 }
+            count = 8
         }
-        guard groups.count == 8 else { return nil }
+        guard count == 8 else { return nil }
         var high: UInt64 = 0, low: UInt64 = 0
-        for group in groups[0..<4] { high = high << 16 | UInt64(group) }
-        for group in groups[4..<8] { low = low << 16 | UInt64(group) }
+        for group in 0..<4 { high = high << 16 | UInt64(groups[group]) }
+        for group in 4..<8 { low = low << 16 | UInt64(groups[group]) }
         return (high, low)
     }
 

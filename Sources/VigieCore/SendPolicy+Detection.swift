@@ -11,7 +11,7 @@ extension SendPolicy {
         let history = shard(for: account).state.withLock { $0.accounts[account]?.history } ?? SendingHistory()
         let hour = UInt32(clamping: now / 3_600_000)
         let establishedAfter = UInt32(clamping: settings.detection.establishedAfter.milliseconds / 3_600_000)
-        let last = shard(for: account).state.withLock { $0.suspicion[account]?.entries.last }
+        let last = shard(for: account).state.withLock { $0.suspicion[account]?.recent.last }
         return DetectionReport(
             score: history.score(at: now, halfLife: settings.detection.halfLife),
             watch: limits.detectionWatch.value.maximum, watchSource: limits.detectionWatch.source.description,
@@ -19,7 +19,7 @@ extension SendPolicy {
             watched: history.watched,
             firstSeen: history.isEmpty ? nil : UnixTime(seconds: Int64(history.firstSeenHour) * 3600),
             learnt: history.isEmpty ? 0 : SendingHistory.maturity(firstSeenHour: history.firstSeenHour, now: now,
-                                                                   learningPeriod: settings.detection.learningPeriod),
+                                                                   learningMilliseconds: settings.detection.learningMilliseconds),
             messages: Int(history.messages),
             usualHourlyVolume: history.habit.activeHours >= 3 ? history.habit.hourlyMean : nil,
             usualDailyVolume: history.habit.currentDay == 0 ? nil : history.habit.dailyMean,
@@ -30,7 +30,7 @@ extension SendPolicy {
 
     /// The last decisions that moved the account's score, oldest first.
     public func explain(account: AccountName) -> [SuspicionAssessment] {
-        shard(for: account).state.withLock { $0.suspicion[account]?.entries ?? [] }
+        shard(for: account).state.withLock { $0.suspicion[account].map { Array($0.recent) } ?? [] }
     }
 
     /// Records `network` as the account's own (a new office, a new phone provider),

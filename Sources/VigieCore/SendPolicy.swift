@@ -225,7 +225,7 @@ public final class SendPolicy: Sendable {
                     // The messages that moved the score are the evidence: a slow attack
                     // spreads over hours, far beyond the burst window.
                     let known = Set(evidence.map(\.queueID))
-                    let scored = shard.state.withLock { $0.suspicion[account]?.entries ?? [] }
+                    let scored = shard.state.withLock { $0.suspicion[account].map { Array($0.recent) } ?? [] }
                     evidence += scored.compactMap { entry in
                         guard let id = entry.queueID, !id.isEmpty, !known.contains(id) else { return nil }
                         return RecentMessage(queueID: id, acceptedAt: entry.at.milliseconds)
@@ -295,7 +295,7 @@ public final class SendPolicy: Sendable {
         var observed = entry.history.observe(signals, now: now, watch: limits.detectionWatch, lock: limits.detectionLock,
                                              settings: configured.detection)
         observed.assessment.queueID = queueID.isEmpty ? nil : queueID
-        if observed.assessment.points > 0 {
+        if observed.assessment.points >= SuspicionLog.smallestMove {
             SuspicionLog.record(observed.assessment, for: account, in: &suspicion)
         }
         if observed.lockReached, let threshold = limits.detectionLock {

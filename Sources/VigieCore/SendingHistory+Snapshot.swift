@@ -6,27 +6,25 @@
 ///        1  version (1)
 ///        4  firstSeenHour, 4 messages, 4 score (Float bits), 4 scoreMinute
 ///        1  watched (0/1), 2 newNetworksDay, 1 newNetworksToday
-///      130  recipients: 8 words current, 8 words previous, UInt16 inserted
-///       34  domains:    2 words current, 2 words previous, UInt16 inserted
-///       80  networks:   5 × (prefix UInt64, firstSeenHour UInt32, lastSeenDay UInt16,
+///      130  correspondents: 8 words current, 8 words previous, UInt16 inserted
+///       64  networks:   4 × (prefix UInt64, firstSeenHour UInt32, lastSeenDay UInt16,
 ///                            daysSeen UInt8, trusted UInt8)
 ///       44  habit:      24 hour buckets, hourlyMean, dailyMean (Float bits),
 ///                       currentHour UInt32, currentDay, hourCount, dayCount, activeHours (UInt16)
 ///
-/// 309 bytes. Decoding is total: an unknown version, a wrong length or a field out
+/// 259 bytes. Decoding is total: an unknown version, a wrong length or a field out
 /// of its range (a network prefix that is not one) is nil, and that account starts
 /// an empty history (it scores as new, which never locks): the safe side.
 extension SendingHistory {
     public static let snapshotVersion: UInt8 = 1
-    public static let snapshotSize = 309
+    public static let snapshotSize = 259
 
     public func snapshot() -> [UInt8] {
         var out = SnapshotWriter(capacity: Self.snapshotSize)
         out.put(Self.snapshotVersion)
         out.put(firstSeenHour); out.put(messages); out.put(score.bitPattern); out.put(scoreMinute)
         out.put(UInt8(watched ? 1 : 0)); out.put(newNetworksDay); out.put(newNetworksToday)
-        out.put(recipients)
-        out.put(domains)
+        out.put(correspondents)
         for index in 0..<KnownNetworks.capacity {
             let entry = networks.entries[index]
             out.put(entry.prefix); out.put(entry.firstSeenHour); out.put(entry.lastSeenDay)
@@ -49,9 +47,8 @@ extension SendingHistory {
         guard watchedByte <= 1 else { return nil }
         watched = watchedByte == 1
         newNetworksDay = read.next(); newNetworksToday = read.next()
-        guard let recipients: NoveltySketch<8> = read.sketch(), let domains: NoveltySketch<2> = read.sketch() else { return nil }
-        self.recipients = recipients
-        self.domains = domains
+        guard let correspondents = read.sketch() else { return nil }
+        self.correspondents = correspondents
         for index in 0..<KnownNetworks.capacity {
             var entry = KnownNetworks.Entry()
             entry.prefix = read.next(); entry.firstSeenHour = read.next(); entry.lastSeenDay = read.next()
@@ -79,9 +76,9 @@ private struct SnapshotWriter {
     mutating func put<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
-    mutating func put<let words: Int>(_ sketch: NoveltySketch<words>) {
-        for index in 0..<words { put(sketch.current[index]) }
-        for index in 0..<words { put(sketch.previous[index]) }
+    mutating func put(_ sketch: NoveltySketch) {
+        for index in 0..<NoveltySketch.words { put(sketch.current[index]) }
+        for index in 0..<NoveltySketch.words { put(sketch.previous[index]) }
         put(sketch.insertedSinceRotation)
     }
 }
@@ -97,11 +94,11 @@ private struct SnapshotReader {
         offset += MemoryLayout<T>.size
         return value
     }
-    mutating func sketch<let words: Int>() -> NoveltySketch<words>? {
-        var sketch = NoveltySketch<words>()
-        for index in 0..<words { sketch.current[index] = next() }
-        for index in 0..<words { sketch.previous[index] = next() }
+    mutating func sketch() -> NoveltySketch? {
+        var sketch = NoveltySketch()
+        for index in 0..<NoveltySketch.words { sketch.current[index] = next() }
+        for index in 0..<NoveltySketch.words { sketch.previous[index] = next() }
         sketch.insertedSinceRotation = next()
-        return Int(sketch.insertedSinceRotation) <= NoveltySketch<words>.rotateAfter ? sketch : nil
+        return Int(sketch.insertedSinceRotation) <= NoveltySketch.rotateAfter ? sketch : nil
     }
 }

@@ -15,8 +15,10 @@ public struct SendingHistory: Sendable, Equatable {
     /// Hours since the epoch of the first message seen; 0 for an empty history.
     var firstSeenHour: UInt32 = 0
     var messages: UInt32 = 0
-    var recipients = NoveltySketch<8>()
-    var domains = NoveltySketch<2>()
+    /// Recipients and recipient domains the account wrote to, in one sketch (domain
+    /// hashes are salted apart from address hashes): one filter of both sizes'
+    /// bits holds more than two fixed halves would (PolicyMemory: bytes per account).
+    var correspondents = NoveltySketch()
     var networks = KnownNetworks()
     var habit = SendingHabit()
     var score: Float = 0
@@ -48,16 +50,16 @@ public struct SendingHistory: Sendable, Equatable {
         let hour = UInt32(clamping: now / 3_600_000)
         let day = UInt16(clamping: now / 86_400_000)
         let hourOfDay = Int(hour % 24)
-        let establishedAfterHours = UInt32(clamping: settings.establishedAfter.milliseconds / 3_600_000)
+        let establishedAfterHours = settings.establishedAfterHours
         if isEmpty { firstSeenHour = max(hour, 1) }
-        decay(to: now, halfLife: settings.halfLife)
+        decay(to: now, halfLifeMilliseconds: settings.halfLifeMilliseconds)
         habit.advance(hour: hour, day: day)
         if newNetworksDay != day {
             newNetworksDay = day
             newNetworksToday = 0
         }
 
-        let maturity = Self.maturity(firstSeenHour: firstSeenHour, now: now, learningPeriod: settings.learningPeriod)
+        let maturity = Self.maturity(firstSeenHour: firstSeenHour, now: now, learningMilliseconds: settings.learningMilliseconds)
 
         // Where from.
         let familiarity: SuspicionAssessment.Familiarity
@@ -72,18 +74,21 @@ public struct SendingHistory: Sendable, Equatable {
             familiarity = .host
         }
 
-        // To whom. Distinct domains of the sample, in a small array: at most 32.
+        // To whom: the sample's unknown recipients, and its distinct (unknown) domains.
         var unknownSampled = 0
-        var sampledDomains: [UInt64] = []
+        var distinctDomains = 0
         var unknownDomains = 0
-        for recipient in message.recipients {
-            if !recipients.contains(recipient.address) { unknownSampled += 1 }
-            if !sampledDomains.contains(recipient.domain) {
-                sampledDomains.append(recipient.domain)
-                if !domains.contains(recipient.domain) { unknownDomains += 1 }
+        let sample = message.sampled
+        for index in 0..<sample {
+            let recipient = message.sample[index]
+            if !correspondents.contains(recipient.address) { unknownSampled += 1 }
+            var seenBefore = false
+            for earlier in 0..<index where message.sample[earlier].domain == recipient.domain { seenBefore = true; break }
+            if !seenBefore {
+                distinctDomains += 1
+                if !correspondents.contains(recipient.domain) { unknownDomains += 1 }
             }
         }
-        let sample = message.recipients.count
         let unknownRecipients = sample == 0 ? 0 : (unknownSampled * message.recipientCount + sample / 2) / sample
 
         // When and how much.
@@ -114,18 +119,18 @@ public struct SendingHistory: Sendable, Equatable {
 
         // Learning.
         messages &+= 1
-        for recipient in message.recipients {
-            recipients.insert(recipient.address)
-            domains.insert(recipient.domain)
+        for index in 0..<sample {
+            correspondents.insert(message.sample[index].address)
+            correspondents.insert(message.sample[index].domain)
         }
         if let network = message.network {
             networks.record(network, nowHour: hour, today: day, countDay: calm, establishedAfterHours: establishedAfterHours)
         }
 
         let assessment = SuspicionAssessment(
-            at: UnixTime(milliseconds: now), queueID: nil, points: points, score: score, network: message.network?.description,
+            at: UnixTime(milliseconds: now), queueID: nil, points: points, score: score, network: message.network,
             networkFamiliarity: familiarity, unknownRecipients: unknownRecipients, recipients: message.recipientCount,
-            unknownDomains: unknownDomains, domains: sampledDomains.count, hourlyRatio: hourlyRatio,
+            unknownDomains: unknownDomains, domains: distinctDomains, hourlyRatio: hourlyRatio,
             unusualHour: unusualHour ? hourOfDay : nil, newNetworksToday: Int(newNetworksToday), maturity: maturity)
         var watchRaised = false
         if let watch, score >= Float(watch), !watched {
@@ -138,8 +143,7 @@ public struct SendingHistory: Sendable, Equatable {
 
     /// How much of the learning period a history first seen at `firstSeenHour` has
     /// behind it, 0...1 (1 at once for a zero learning period).
-    static func maturity(firstSeenHour: UInt32, now: Int64, learningPeriod: Duration) -> Float {
-        let period = learningPeriod.milliseconds
+    static func maturity(firstSeenHour: UInt32, now: Int64, learningMilliseconds period: Int64) -> Float {
         guard period > 0 else { return 1 }
         let age = max(0, now - Int64(firstSeenHour) * 3_600_000)
         return min(1, Float(age) / Float(period))
@@ -148,9 +152,13 @@ public struct SendingHistory: Sendable, Equatable {
     /// Brings the score down to `now` (halving every `halfLife`), and ends a watch
     /// episode once it is back under half the watch threshold.
     mutating func decay(to now: Int64, halfLife: Duration, watch: Int? = nil) {
+        decay(to: now, halfLifeMilliseconds: halfLife.milliseconds, watch: watch)
+    }
+
+    mutating func decay(to now: Int64, halfLifeMilliseconds: Int64, watch: Int? = nil) {
         let minute = UInt32(clamping: now / 60_000)
         if score > 0 && minute > scoreMinute {
-            let halfLifeMinutes = max(1, Float(halfLife.milliseconds) / 60_000)
+            let halfLifeMinutes = max(1, Float(halfLifeMilliseconds) / 60_000)
             score *= exp2(-Float(minute - scoreMinute) / halfLifeMinutes)
             if score < 0.01 { score = 0 }
         }

@@ -8,7 +8,7 @@ public struct SuspicionAssessment: Sendable, Equatable, Codable {
     public var points: Float
     /// The score after it.
     public var score: Float
-    public var network: String?
+    public var network: NetworkPrefix?
     public var networkFamiliarity: Familiarity
     public var unknownRecipients: Int
     public var recipients: Int
@@ -33,8 +33,8 @@ public struct SuspicionAssessment: Sendable, Equatable, Codable {
     public var reasons: String {
         var parts: [String] = []
         switch networkFamiliarity {
-        case .new: parts.append("new network \(network ?? "?")")
-        case .nearby: parts.append("nearby network \(network ?? "?")")
+        case .new: parts.append("new network \(network.map(\.description) ?? "?")")
+        case .nearby: parts.append("nearby network \(network.map(\.description) ?? "?")")
         case .established, .host: break
         }
         if newNetworksToday >= 2 { parts.append("\(newNetworksToday) new networks today") }

@@ -9,7 +9,10 @@ struct SuspicionLog: Sendable {
     static let perAccount = 64
     static let accountsPerShard = 256
 
-    private(set) var entries: [SuspicionAssessment] = []
+    private var entries: [SuspicionAssessment] = []
+    /// Moves smaller than this are not worth a line in `vigiectl explain` (a message
+    /// to one stranger in a history's first hours scores a hundredth of a point).
+    static let smallestMove: Float = 0.5
 
     static func record(_ assessment: SuspicionAssessment, for account: AccountName,
                        in logs: inout [AccountName: SuspicionLog]) {
@@ -18,7 +21,12 @@ struct SuspicionLog: Sendable {
     }
 
     private mutating func append(_ assessment: SuspicionAssessment) {
-        if entries.count >= Self.perAccount { entries.removeFirst(entries.count - Self.perAccount + 1) }
+        // Up to twice the bound, then back to the bound: one shift per 64 moves
+        // instead of one per move.
+        if entries.count >= 2 * Self.perAccount { entries.removeFirst(entries.count - Self.perAccount) }
         entries.append(assessment)
     }
+
+    /// The last `perAccount` moves, oldest first.
+    var recent: ArraySlice<SuspicionAssessment> { entries.suffix(Self.perAccount) }
 }

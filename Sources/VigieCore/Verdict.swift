@@ -43,7 +43,9 @@ public enum BurstTrigger: Sendable, Equatable, CustomStringConvertible {
     case refusalsInARow(Int)
     /// The suspicion score reached the lock threshold: not a burst of volume, but
     /// mail that does not look like the member's (new network, strangers, odd hours).
-    case suspicion(SuspicionAssessment, lock: Int)
+    /// (Indirect: the assessment is large, and every `Verdict` carries a trigger;
+    /// inline it made each verdict comparison copy it, callgrind.)
+    indirect case suspicion(SuspicionAssessment, lock: Int)
 
     public var description: String {
         switch self {

@@ -20,8 +20,13 @@ struct ConfigLoaderTests {
         #expect(limits.groups.keys.sorted() == ["newsletter"])
         #expect(limits.groups["newsletter"] == SendLimitsLayer(
             recipients: [.minute: .maximum(1000), .hour: .maximum(3000), .day: .maximum(5000)],
-            recipientsPerMessage: .maximum(1000), burstRecipients: .maximum(2000)))
+            recipientsPerMessage: .maximum(1000), burstRecipients: .maximum(2000),
+            detectionWatch: .unlimited, detectionLock: .unlimited))
         #expect(limits.accounts.isEmpty)
+        #expect(config.policy.detection == DetectionSettings(enabled: true, watch: 60, lock: 100, halfLife: .seconds(12 * 3600),
+                                                             learningPeriod: .seconds(7 * 86_400),
+                                                             establishedAfter: .seconds(20 * 3600),
+                                                             historyRetention: .seconds(90 * 86_400)))
 
         #expect(config.policy.exemptions.accounts == [AccountName(normalized: "root"), AccountName(normalized: "vigie")])
         #expect(config.policy.exemptions.recipients == ["postmaster", "abuse"])

@@ -68,7 +68,7 @@ import VigieCore
         learn(policy(try SQLiteStateStore(path: path), clock), clock)
         let db = try SQLiteConnection(path: path)
         try db.execute("UPDATE histories SET snapshot = x'0203' WHERE account = 'camille'")
-        try db.execute("INSERT INTO histories VALUES ('bob', zeroblob(309), 0)")
+        try db.execute("INSERT INTO histories VALUES ('bob', zeroblob(259), 0)")
         let store = try SQLiteStateStore(path: path)
         #expect(try store.loadHistories().isEmpty)
         try policy(store, clock).restore()

@@ -32,6 +32,8 @@ public final class NullStateStore: StateStore {
     public func evidence(account: AccountName) throws -> [LockEvidence] { [] }
     public func loadCounters() throws -> [(AccountName, AccountCounters)] { [] }
     public func saveCounters(_ changes: [(AccountName, AccountCounters?)]) throws {}
+    public func loadHistories() throws -> [(AccountName, SendingHistory)] { [] }
+    public func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws {}
 }
 
 public enum BenchPolicy {
@@ -64,6 +66,13 @@ public enum BenchPolicy {
         burst: BurstRule(messages: 40, recipients: 400, window: .seconds(600), refusalsInARow: 10),
         exemptions: Exemptions(accounts: [AccountName(normalized: "root")], recipients: ["postmaster", "abuse"]))
 
+    /// The shipped defaults with the shipped [detection] (suspicion score on).
+    public static let shippedWithDetection: PolicySettings = {
+        var settings = shipped
+        settings.detection = DetectionSettings()
+        return settings
+    }()
+
     public static func policy(_ settings: PolicySettings) -> SendPolicy {
         SendPolicy(settings: settings, groups: FixedGroupDirectory(), store: NullStateStore(), clock: WallClock())
     }
@@ -77,6 +86,17 @@ public enum BenchPolicy {
     public static func send(_ policy: SendPolicy, _ account: AccountName, queueID: String) -> Bool {
         guard policy.check(account: account, recipients: 1, countsAsRefusal: true) == .accept else { return false }
         return policy.commit(account: account, recipients: 1, queueID: queueID) == .accept
+    }
+
+    /// One message with what the glue gathers for the suspicion score: the client
+    /// address parsed, the recipient hashed at RCPT, then both passed to the commit.
+    @inline(__always)
+    public static func sendWithSignals(_ policy: SendPolicy, _ account: AccountName, queueID: String,
+                                       client: String, recipient: String) -> Bool {
+        guard policy.check(account: account, recipients: 1, countsAsRefusal: true) == .accept else { return false }
+        var signals = MessageSignals(network: NetworkPrefix(clientAddress: client))
+        signals.add(recipient: recipient)
+        return policy.commit(account: account, recipients: 1, queueID: queueID, signals: signals) == .accept
     }
 
     /// Every account sends one message, so each has an entry with its limits cached.
