@@ -35,6 +35,9 @@ final class SQLiteConnection {
         // NOMUTEX: SQLiteStateStore's Mutex already serialises every use of the
         // connection, so SQLite's own per-call mutex would be a second lock for nothing.
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        // Owner-only before SQLite first creates any of the files (OwnerOnlyFiles).
+        OwnerOnlyFiles.createIfMissing(path)
+        OwnerOnlyFiles.restrict(path)
         let status = sqlite3_open_v2(path, &opened, flags, nil)
         guard status == SQLITE_OK, let opened else {
             // A handle is usually returned even on failure and must still be closed.
@@ -57,6 +60,20 @@ final class SQLiteConnection {
                 remedy: "is the state file owned by the daemon user?")
         }
         try configure()
+        try restrictFileModes()
+    }
+
+    /// Checks that the database, its `-wal` and its `-shm` are owner-only, narrowing
+    /// them if not. SQLite creates the log and the index lazily (at the first read or
+    /// write in WAL mode), so the store calls this again once it has used the file.
+    func restrictFileModes() throws {
+        if let failure = OwnerOnlyFiles.restrict(path).first {
+            throw SQLiteError(
+                code: .permission, extendedCode: SQLiteError.Code.permission.rawValue,
+                message: "cannot make \(failure.file) readable by its owner only: \(SQLiteError.systemErrorText(failure.errno))",
+                context: "cannot open \(path)",
+                remedy: "the state files hold account names; chmod 600 them, owned by the daemon user")
+        }
     }
 
     /// The errno that explains why `path` cannot be opened for writing, found by

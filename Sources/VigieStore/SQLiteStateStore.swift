@@ -10,8 +10,9 @@ import VigieCore
 /// run them on the daemon's own threads, never on Swift concurrency's pool.
 ///
 /// Security: the file holds account names and the reasons and actors of every lock.
-/// SQLite creates it with mode 0644 less the umask; run the daemon with umask 027
-/// and keep the state directory owned by the daemon user.
+/// It is created with mode 0600, so SQLite gives its `-wal` and `-shm` the same;
+/// files an older Vigie left wider are narrowed at open (`OwnerOnlyFiles`). Keep
+/// the state directory owned by the daemon user.
 ///
 /// Diagnostics: every error is a `SQLiteError` naming the file, what was being done,
 /// and usually what to do. `sqlite3 state.sqlite 'SELECT * FROM audit'` reads the
@@ -36,6 +37,8 @@ public final class SQLiteStateStore: StateStore {
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         try SQLiteSchema.migrate(connection)
+        // The migration read (and maybe wrote) the file: the -wal and -shm exist now.
+        try connection.restrictFileModes()
         self.path = path
         self.connection = Mutex(connection)
     }
