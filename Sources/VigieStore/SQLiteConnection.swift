@@ -50,6 +50,13 @@ final class SQLiteConnection {
             throw error
         }
         handle = opened
+        // Until the store has read and migrated the file, closing must not touch it.
+        // SQLite's last connection to close checkpoints the WAL into the database and
+        // deletes the log, even when the open failed on a damaged file: a refused start
+        // would then write over the damaged file and delete the frames the error tells
+        // the admin to keep. `allowCheckpointOnClose()` turns this off once the file is
+        // known good.
+        vigie_sqlite3_no_checkpoint_on_close(handle, 1)
 
         // READWRITE silently falls back to read-only when the file is not writable;
         // for a store that must record locks that is an error, not a mode.
@@ -92,6 +99,14 @@ final class SQLiteConnection {
         if info.st_mode & S_IFMT != S_IFDIR { return ENOTDIR }
         // Creating a file needs write and search permission on its directory.
         return faccessat(AT_FDCWD, directory, W_OK | X_OK, AT_EACCESS) == 0 ? nil : errno
+    }
+
+    /// A good file is checkpointed into the database and its log removed when the
+    /// connection closes, as SQLite does by default.
+    ///
+    /// The corresponding C function is `sqlite3_db_config(SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE)`.
+    func allowCheckpointOnClose() {
+        vigie_sqlite3_no_checkpoint_on_close(handle, 0)
     }
 
     deinit {

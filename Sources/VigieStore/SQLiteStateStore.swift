@@ -39,6 +39,7 @@ public final class SQLiteStateStore: StateStore {
         try SQLiteSchema.migrate(connection)
         // The migration read (and maybe wrote) the file: the -wal and -shm exist now.
         try connection.restrictFileModes()
+        connection.allowCheckpointOnClose()
         self.path = path
         self.connection = Mutex(connection)
     }
