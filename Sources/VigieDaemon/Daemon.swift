@@ -90,6 +90,12 @@ public enum Daemon {
         ])
         try server.run()
         flusher.stopAndFlush()
+        // Everything into state.sqlite itself, so a copy of that file alone is whole.
+        do {
+            try store.checkpoint()
+        } catch {
+            logger.warning("state not checkpointed at stop", metadata: ["error": "\(error)"])
+        }
         notifier.drain()
         unlink(daemon.controlSocket)
         logger.info("stopped")
