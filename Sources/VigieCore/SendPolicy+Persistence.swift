@@ -34,12 +34,13 @@ extension SendPolicy {
         guard !changes.isEmpty else { return 0 }
         do {
             try store.saveCounters(changes)
+            storeHealth.succeeded()
         } catch {
             // Put them back as dirty so the next flush tries again.
             for (account, _) in changes {
                 shard(for: account).state.withLock { _ = $0.dirty.insert(account) }
             }
-            events?.storeFailed(error, during: "saving counters")
+            storeFailed(error, during: "saving counters")
         }
         return changes.count
     }
