@@ -77,6 +77,8 @@ let package = Package(
             name: "vigiectl",
             dependencies: [
                 "VigieControl", "VigieConfig", "VigieCore", "VigieSRS",
+                // `vigiectl backup` copies the state file itself (SQLite's online backup).
+                "VigieStore",
                 // `vigiectl check` runs the inbound checks itself (issue: inbound checks).
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -93,7 +95,7 @@ let package = Package(
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["VigieTestKit", "VigieControl", "VigieCore"]
+            dependencies: ["VigieTestKit", "VigieControl", "VigieCore", "VigieStore"]
         ),
     ]
 )

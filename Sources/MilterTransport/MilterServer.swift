@@ -66,7 +66,16 @@ public final class MilterServer: Sendable {
     /// Serves until libmilter is told to stop (SIGTERM, SIGINT, SIGHUP or `stop()`).
     /// The corresponding C function is `smfi_main`. Block those signals in every
     /// other thread before starting them, so libmilter's signal thread receives them.
+    ///
+    /// Stopping takes milliseconds rather than up to 5 s: libmilter's listener waits
+    /// for a connection in a `poll()` of 5 s (`MI_CHK_TIME`) while holding the mutex
+    /// that its signal thread needs to close the socket, so a SIGTERM used to wait
+    /// for that poll to time out, and a restart meanwhile found the metrics port
+    /// still taken. `StopWaker` notices the stop and interrupts the poll.
     public func run() throws {
+        let waker = StopWaker(listener: pthread_self())
+        waker.start()
+        defer { waker.finish() }
         guard smfi_main() == MI_SUCCESS else {
             throw MilterError.callFailed("smfi_main", detail: "libmilter stopped with an error (see syslog)")
         }

@@ -9,9 +9,12 @@ import Glibc
 ///
 /// Postfix keeps a few long-lived connections per process (tcp_table and socketmap
 /// clients reuse them), so a thread per connection is cheap and keeps each session a
-/// plain blocking loop. Connections beyond `maximumConnections` are closed at once
-/// (Postfix reconnects, or defers the mail); an idle connection is closed after
-/// `idleTimeout` seconds, as postsrsd does.
+/// plain blocking loop. A connection must send each whole request within
+/// `Limits.requestTimeout` (30 s) of its first byte (or of the connection, for the
+/// first request); between requests it may stay idle `Limits.idleTimeout` (600 s, as
+/// postsrsd). At `Limits.maximumConnections` the longest-idle connection is closed to
+/// make room (`LookupConnections`): refusing the new one instead let 300 idle
+/// connections make every lookup fail.
 ///
 /// Security: every input is bounded (line and netstring limits); a malformed request
 /// is answered, never trusted; nothing a client sends can stop the listener.
@@ -30,9 +33,31 @@ public final class LookupServer: @unchecked Sendable {
     private let lookups: SRSLookupTable
     private let logger: Logger
     private let listener: Int32
-    private let connections = Atomic<Int>(0)
-    public static let maximumConnections = 256
-    public static let idleTimeout: Int32 = 600
+    private let connections = LookupConnections()
+    private let accepted = Atomic<Int>(0)
+    public let limits: Limits
+
+    /// Bounds on connections, so that none can hold the service.
+    public struct Limits: Sendable, Equatable {
+        /// Connections served at once; the longest-idle one is closed beyond this.
+        public var maximumConnections: Int
+        /// How long a client may take to send one whole request.
+        public var requestTimeout: Duration
+        /// How long a connection that has been served may wait for its next request.
+        public var idleTimeout: Duration
+
+        public init(maximumConnections: Int = 256, requestTimeout: Duration = .seconds(30),
+                    idleTimeout: Duration = .seconds(600)) {
+            self.maximumConnections = maximumConnections
+            self.requestTimeout = requestTimeout
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    /// Connections accepted since start (for tests and diagnostics).
+    public var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
+    /// Connections open now, not counting those being closed to make room.
+    public var openConnections: Int { connections.count }
 
     /// Opens the socket now (call before dropping privileges; a unix socket is made
     /// mode 0666 since it only answers lookups and Postfix runs as `postfix`).
@@ -40,7 +65,8 @@ public final class LookupServer: @unchecked Sendable {
     /// - Parameter table: for `tcpTable`, the table this socket serves; ignored for
     ///   `socketmap`, where each request names its table.
     public init(address: LookupListenAddress, kind: WireProtocol, table: SRSTableName = .forward,
-                lookups: SRSLookupTable, logger: Logger) throws(LookupServerError) {
+                lookups: SRSLookupTable, logger: Logger, limits: Limits = Limits()) throws(LookupServerError) {
+        self.limits = limits
         self.address = address
         self.kind = kind
         self.table = table
@@ -68,17 +94,17 @@ public final class LookupServer: @unchecked Sendable {
                 sleep(1)
                 continue
             }
-            if connections.add(1, ordering: .relaxed).newValue > LookupServer.maximumConnections {
-                connections.subtract(1, ordering: .relaxed)
-                logger.warning("srs lookup: too many connections, closing one", metadata: ["listen": "\(address)"])
-                close(connection)
-                continue
+            accepted.add(1, ordering: .relaxed)
+            if connections.admit(connection, maximum: limits.maximumConnections) {
+                logger.warning("srs lookup: too many connections, closed the longest idle", metadata: [
+                    "listen": "\(address)", "max": "\(limits.maximumConnections)",
+                ])
             }
-            SocketSupport.prepareConnection(connection, idleSeconds: LookupServer.idleTimeout)
+            SocketSupport.prepareConnection(connection)
             let thread = Thread { [self] in
                 serve(connection)
+                connections.remove(connection)
                 close(connection)
-                connections.subtract(1, ordering: .relaxed)
             }
             thread.stackSize = 256 * 1024
             thread.start()
@@ -86,7 +112,7 @@ public final class LookupServer: @unchecked Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        var reader = SocketReader(fd: fd)
+        var reader = SocketReader(fd: fd, requestTimeout: limits.requestTimeout, idleTimeout: limits.idleTimeout)
         switch kind {
         case .tcpTable:
             while let line = reader.readLine(limit: TCPTableProtocol.maximumLineLength) {
@@ -102,6 +128,7 @@ public final class LookupServer: @unchecked Sendable {
                     return
                 }
                 guard SocketSupport.writeAll(fd, reply) else { return }
+                connections.touch(fd)
             }
         case .socketmap:
             while true {
@@ -113,6 +140,7 @@ public final class LookupServer: @unchecked Sendable {
                     case .invalid(let reason): reply = SocketmapProtocol.reply(.permanent(reason))
                     }
                     guard SocketSupport.writeAll(fd, reply) else { return }
+                    connections.touch(fd)
                 case .malformed(let reason):
                     _ = SocketSupport.writeAll(fd, SocketmapProtocol.reply(.permanent(reason)))
                     return
@@ -134,8 +162,33 @@ struct SocketReader {
     let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
+    private let requestTimeout: Duration
+    private let idleTimeout: Duration
+    /// A whole request was read on this connection: between requests, the idle timeout applies.
+    private var servedOne = false
+    /// When the request being read began (its first byte, or the connection for the first one).
+    private var requestStarted = ContinuousClock.now
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, requestTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(600)) {
+        self.fd = fd
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+    }
+
+    /// A whole request was taken from the buffer.
+    private mutating func requestDone() {
+        servedOne = true
+        requestStarted = .now
+    }
+
+    /// How long the next `recv` may wait: the idle timeout between requests, else
+    /// what is left of this request's time. Nil when that time is up.
+    private func receiveTimeout() -> Duration? {
+        let pending = start < buffer.count
+        if servedOne && !pending { return idleTimeout }
+        let left = requestTimeout - (ContinuousClock.now - requestStarted)
+        return left > .zero ? left : nil
+    }
 
     enum Line { case line([UInt8]), tooLong }
     enum Netstring { case payload([UInt8]), malformed(String), closed }
@@ -151,13 +204,18 @@ struct SocketReader {
         }
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
+            guard let timeout = receiveTimeout() else { return false }
+            SocketSupport.setReceiveTimeout(fd, timeout)
+            let wasEmpty = start == buffer.count
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count > 0 {
+                // The first bytes of a request after an idle wait start its clock.
+                if wasEmpty && servedOne { requestStarted = .now }
                 buffer.append(contentsOf: chunk.prefix(count))
                 return true
             }
             if count < 0 && errno == EINTR { continue }
-            return false
+            return false  // end of stream, error, or the timeout (EAGAIN)
         }
     }
 
@@ -169,6 +227,7 @@ struct SocketReader {
             if let newline = buffer[(start + searched)...].firstIndex(of: 10) {
                 let line = Array(buffer[start..<newline])
                 start = newline + 1
+                requestDone()
                 return line.count > limit ? .tooLong : .line(line)
             }
             searched = buffer.count - start
@@ -183,6 +242,7 @@ struct SocketReader {
             case .complete(let payload, let consumed):
                 let bytes = Array(payload)
                 start += consumed
+                requestDone()
                 return .payload(bytes)
             case .malformed(let reason):
                 return .malformed(reason)
@@ -276,10 +336,15 @@ enum SocketSupport {
         }
     }
 
-    static func prepareConnection(_ fd: Int32, idleSeconds: Int32) {
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        var timeout = timeval(tv_sec: Int(idleSeconds), tv_usec: 0)
+    /// `SO_RCVTIMEO` for the next `recv` (at least a millisecond: zero would mean none).
+    static func setReceiveTimeout(_ fd: Int32, _ duration: Duration) {
+        let milliseconds = max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        var timeout = timeval(tv_sec: Int(milliseconds / 1000), tv_usec: Int(milliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    static func prepareConnection(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var sendTimeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1

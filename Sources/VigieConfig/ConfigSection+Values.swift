@@ -97,6 +97,17 @@ enum TextCheck {
         return nil
     }
 
+    /// Why a value written into SMTP replies (`{contact}`, a `[words]` phrase) would
+    /// not be shown whole, or nil. The renderer cuts longer values
+    /// (`ReplyText.sanitizeValue`); a limit refused here is one nobody discovers in a
+    /// member's mail client.
+    static func replyValueProblem(_ text: String) -> String? {
+        let characters = text.count
+        let bytes = text.utf8.count
+        guard characters > ReplyText.maximumValueCharacters || bytes > ReplyText.maximumValueBytes else { return nil }
+        return "is \(bytes) bytes (\(characters) characters) long; a value written into SMTP replies may be at most \(ReplyText.maximumValueCharacters) characters and \(ReplyText.maximumValueBytes) bytes"
+    }
+
     /// Empty, or only blanks.
     static func isBlank(_ text: String) -> Bool {
         text.unicodeScalars.allSatisfy { $0.properties.isWhitespace }

@@ -44,6 +44,7 @@ public struct NoticeSettings: Sendable, Equatable {
         let contact = try section.string("contact") ?? "postmaster@localhost"
         if TextCheck.isBlank(contact) { throw section.error("contact", "is empty; give the address members should write to") }
         if let control = TextCheck.controlCharacter(in: contact) { throw section.error("contact", "contains \(control)") }
+        if let problem = TextCheck.replyValueProblem(contact) { throw section.error("contact", problem) }
 
         let directory = try section.absolutePath("directory") ?? defaultDirectory
 
@@ -56,7 +57,7 @@ public struct NoticeSettings: Sendable, Equatable {
         for tag in tags {
             let path = ConfigFile.join(directory, tag + ".toml")
             do throws(ConfigError) {
-                templates.append(try NoticeTemplates.load(language: tag, directory: directory))
+                templates.append(try NoticeTemplates.load(language: tag, directory: directory, contact: contact))
             } catch where error.line == nil && error.file == path && error.message == "no such file" {
                 // The language itself is what is wrong (or the directory): say so where it was chosen.
                 var wrapped = section.error("languages", "no notice file for language \"\(tag)\": \(path) does not exist")

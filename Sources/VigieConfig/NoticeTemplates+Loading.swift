@@ -29,14 +29,15 @@ extension NoticeTemplates {
     static let noticeKeys = ["over_limit", "too_many_recipients", "locked"]
     static let wordKeys = ["messages", "recipients", "minute", "hour", "day"]
 
-    /// Reads `directory/LANGUAGE.toml`.
-    public static func load(language: String, directory: String) throws(ConfigError) -> NoticeTemplates {
+    /// Reads `directory/LANGUAGE.toml`. `contact` is the `{contact}` the lines will
+    /// carry, for the check that they fit in a reply line; nil counts the longest.
+    public static func load(language: String, directory: String, contact: String? = nil) throws(ConfigError) -> NoticeTemplates {
         let path = ConfigFile.join(directory, language + ".toml")
-        return try NoticeTemplates(parsing: ConfigFile.parse(path), language: language)
+        return try NoticeTemplates(parsing: ConfigFile.parse(path), language: language, contact: contact)
     }
 
     /// Reads a notice file already parsed.
-    public init(parsing document: TOMLDocument, language: String) throws(ConfigError) {
+    public init(parsing document: TOMLDocument, language: String, contact: String? = nil) throws(ConfigError) {
         let root = ConfigSection(table: document.root, path: [], location: nil, file: document.file)
         try root.allowOnly(["words"] + Self.noticeKeys)
 
@@ -50,7 +51,21 @@ extension NoticeTemplates {
             if TextCheck.isBlank(word) { throw words.error(key, "is empty") }
             if let control = TextCheck.controlCharacter(in: word) { throw words.error(key, "contains \(control)") }
             if word.utf8.contains(UInt8(ascii: "{")) || word.utf8.contains(UInt8(ascii: "}")) { throw words.error(key, "a word cannot contain placeholders or braces") }
+            if let problem = TextCheck.replyValueProblem(word) { throw words.error(key, problem) }
             phrases[key] = word
+        }
+
+        func longest(_ keys: [String]) -> Int { keys.map { Self.finishedBytes(phrases[$0]!) }.max() ?? 0 }
+        var wordBytes = ["what": longest(["messages", "recipients"]), "window": longest(["minute", "hour", "day"])]
+        // Without the contact (a notice file checked on its own), the longest one
+        // `[notices] contact` admits, taken without `%` (rare in an address).
+        wordBytes["contact"] = contact.map { Self.finishedBytes(ReplyText.sanitizeValue($0)) } ?? ReplyText.maximumValueBytes
+        /// Why `line`, filled in with the longest values its placeholders can take,
+        /// would pass Postfix's reply line limit and be cut, or nil.
+        func cutProblem(_ line: String) -> String? {
+            let bytes = Self.worstCaseBytes(line, wordBytes: wordBytes)
+            guard bytes > ReplyText.maximumLineBytes else { return nil }
+            return "can be \(bytes) bytes long once its placeholders are filled in (each text value up to \(2 * ReplyText.maximumValueBytes) bytes, % doubled), and Postfix cuts reply lines at \(ReplyText.maximumLineBytes) bytes; shorten it or split it into two lines"
         }
 
         func notice(_ key: String) throws(ConfigError) -> Notice {
@@ -65,13 +80,15 @@ extension NoticeTemplates {
             }
             guard smtp.contains(where: { !TextCheck.isBlank($0) }) else { throw section.error("smtp", "every line is empty") }
             for (number, line) in smtp.enumerated() {
-                if let problem = Self.problem(inTemplate: line, allowed: allowed) {
+                if let problem = Self.problem(inTemplate: line, allowed: allowed) ?? cutProblem(line) {
                     throw section.error("smtp", "line \(number + 1) of the reply: \(problem)")
                 }
             }
             guard let bounce = try section.string("bounce") else { throw section.missing("bounce", "the one-line text for the bounce (bounce = \"...\")") }
             if TextCheck.isBlank(bounce) { throw section.error("bounce", "is empty") }
-            if let problem = Self.problem(inTemplate: bounce, allowed: allowed) { throw section.error("bounce", problem) }
+            if let problem = Self.problem(inTemplate: bounce, allowed: allowed) ?? cutProblem(bounce) {
+                throw section.error("bounce", problem)
+            }
             return Notice(smtp: smtp, bounce: bounce)
         }
 
@@ -94,6 +111,38 @@ extension NoticeTemplates {
         "too_many_recipients": ["account", "contact", "count", "limit", "what"],
         "locked": ["account", "contact", "reason", "locked_at"],
     ]
+
+    /// The most bytes each placeholder can put in a finished line (`ReplyText.finishLine`
+    /// doubles `%`): the configured words and contact as they are, text from outside
+    /// (account, lock reason) cut to `ReplyText.maximumValueBytes` (`sanitizeValue`);
+    /// numbers and times have a fixed width.
+    static func worstCaseValueBytes(_ name: String, wordBytes: [String: Int]) -> Int {
+        switch name {
+        case "what", "window", "contact": wordBytes[name] ?? 2 * ReplyText.maximumValueBytes
+        case "count", "limit": 20              // Int.max has 19 digits
+        case "retry_time", "locked_at": 16     // "2026-11-27 14:05"
+        case "retry_in": 16                    // "24 h 00"; spans are within a day
+        default: 2 * ReplyText.maximumValueBytes  // account, reason
+        }
+    }
+
+    /// A template's length once finished with the longest values (placeholders are
+    /// already known valid: unknown ones count as text).
+    static func worstCaseBytes(_ template: String, wordBytes: [String: Int]) -> Int {
+        var total = 0
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            total += finishedBytes(rest[..<open])
+            total += worstCaseValueBytes(String(rest[rest.index(after: open)..<close]), wordBytes: wordBytes)
+            rest = rest[rest.index(after: close)...]
+        }
+        return total + finishedBytes(rest)
+    }
+
+    /// Bytes of literal text in a finished line: `%` is doubled.
+    static func finishedBytes(_ text: some StringProtocol) -> Int {
+        text.utf8.count + text.utf8.lazy.filter { $0 == UInt8(ascii: "%") }.count
+    }
 
     /// What is wrong with one template line, or nil: a line break, a control
     /// character, length, or a placeholder that is unknown or has no value here.

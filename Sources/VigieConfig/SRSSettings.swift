@@ -29,6 +29,10 @@ public struct SRSSettings: Sendable, Equatable {
     /// What the `transport` table answers for a forwarded message
     /// (`forward_transport`): the re-injection service of conf/postfix/master.cf.srs.
     public var forwardTransport: String
+    /// How long a lookup client may take to send one whole request before its
+    /// connection is closed (`request_timeout`); a served connection may then stay
+    /// idle 600 s between requests.
+    public var requestTimeout: Duration
 
     public init(
         enabled: Bool = false,
@@ -41,7 +45,8 @@ public struct SRSSettings: Sendable, Equatable {
         maximumAgeDays: Int = 21,
         hashLength: Int = 4,
         hashEncoding: String = "base64url",
-        forwardTransport: String = "smtp:[127.0.0.1]:10026"
+        forwardTransport: String = "smtp:[127.0.0.1]:10026",
+        requestTimeout: Duration = .seconds(30)
     ) {
         self.enabled = enabled
         self.domain = domain
@@ -54,10 +59,11 @@ public struct SRSSettings: Sendable, Equatable {
         self.hashLength = hashLength
         self.hashEncoding = hashEncoding
         self.forwardTransport = forwardTransport
+        self.requestTimeout = requestTimeout
     }
 
     static let keys = ["enabled", "domain", "secrets_file", "excluded_domains", "tcp_forward", "tcp_reverse", "socketmap",
-                       "max_age", "hash_length", "hash_encoding", "forward_transport"]
+                       "max_age", "hash_length", "hash_encoding", "forward_transport", "request_timeout"]
 
     init(_ section: ConfigSection) throws(ConfigError) {
         try section.allowOnly(Self.keys)
@@ -107,6 +113,9 @@ public struct SRSSettings: Sendable, Equatable {
         }
         if let transport = try section.word("forward_transport", what: "a Postfix transport such as \"smtp:[127.0.0.1]:10026\"") {
             settings.forwardTransport = transport
+        }
+        if let timeout = try section.duration("request_timeout", atLeast: .seconds(1), atMost: .seconds(600)) {
+            settings.requestTimeout = timeout
         }
         if settings.enabled {
             guard settings.domain != nil else {

@@ -80,9 +80,18 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var lockedAccounts: Int
     public var messagesDecided: Int
     public var internalErrors: Int
+    /// The state store's last write failed, and how (nil when it works). Optional, as
+    /// the two below, so a vigiectl reads an older daemon's answer.
+    public var storeError: String?
+    /// Locks in force in memory that the store has not written yet (retried every
+    /// flush interval; lost at a restart until then).
+    public var unstoredLocks: Int?
 
     public init(version: String, pid: Int32, startedAt: UnixTime, configFiles: [String], milterSocket: String,
-                statePath: String, trackedAccounts: Int, lockedAccounts: Int, messagesDecided: Int, internalErrors: Int) {
+                statePath: String, trackedAccounts: Int, lockedAccounts: Int, messagesDecided: Int, internalErrors: Int,
+                storeError: String? = nil, unstoredLocks: Int? = nil) {
+        self.storeError = storeError
+        self.unstoredLocks = unstoredLocks
         self.version = version
         self.pid = pid
         self.startedAt = startedAt

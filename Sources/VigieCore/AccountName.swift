@@ -50,21 +50,35 @@ public struct AccountNormalizer: Sendable {
     public func account(forLogin login: String) -> AccountName? {
         // Nearly every login is already a bare, lower-case ASCII name: take it as it
         // is, without the copies the general case below makes.
-        if !login.isEmpty, login.utf8.count <= 256, !login.utf8.contains(where: Self.needsNormalizing) {
+        if !login.isEmpty, login.utf8.count <= Self.maximumLoginBytes, !login.utf8.contains(where: Self.needsNormalizing) {
             return AccountName(normalized: login)
         }
+        return try? normalize(login: login).get()
+    }
+
+    /// The account for a SASL login, or why there is none. The glue refuses these
+    /// logins (a tempfail, logged and counted) rather than let the message through
+    /// unjudged: an authenticated client Vigie cannot count must not be unlimited.
+    public func normalize(login: String) -> Result<AccountName, UnusableLogin> {
         var name = login.trimmingWhitespace().lowercased()
+        guard !name.isEmpty else { return .failure(.empty) }
         if let at = name.lastIndex(of: "@") {
             let domain = name[name.index(after: at)...]
             if localDomains.isEmpty || localDomains.contains(String(domain)) {
                 name = String(name[..<at])
             }
         }
-        guard !name.isEmpty, name.utf8.count <= 256,
-              !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" })
-        else { return nil }
-        return AccountName(normalized: name)
+        guard !name.isEmpty else { return .failure(.noLocalPart) }
+        guard name.utf8.count <= Self.maximumLoginBytes else { return .failure(.tooLong) }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" }) else {
+            return .failure(.controlCharacter)
+        }
+        return .success(AccountName(normalized: name))
     }
+
+    /// Longer names are refused: they are no Unix login, and they would bloat every
+    /// table, log line and notice they reach.
+    public static let maximumLoginBytes = 256
 
     /// Bytes the general case would change or refuse: blanks and control
     /// characters, `@`, upper case, anything not ASCII.
@@ -84,6 +98,18 @@ public struct AccountNormalizer: Sendable {
         }
         return account(forLogin: address)
     }
+}
+
+/// Why a SASL login cannot be an account name. The raw values are log words.
+public enum UnusableLogin: String, Error, Sendable, CaseIterable {
+    /// Nothing but blanks.
+    case empty
+    /// `@camille`: the domain is local, and nothing is left before it.
+    case noLocalPart = "no-local-part"
+    /// Over `AccountNormalizer.maximumLoginBytes` once normalised.
+    case tooLong = "too-long"
+    /// A control character (CR, LF, NUL, DEL...), which would also break log lines.
+    case controlCharacter = "control-character"
 }
 
 extension String {

@@ -21,6 +21,13 @@ public enum ReplyTable {
         }
     }
 
+    /// Reply for an authenticated login Vigie cannot turn into an account name
+    /// (`UnusableLogin`): temporary, so the client keeps the message while the admin
+    /// looks at the log line, and nothing unjudged goes out in the meantime.
+    public static let unusableLoginSMTP = SMTPReply(
+        code: "451", enhancedCode: "4.7.1",
+        lines: ["Your login cannot be used as an account name here; please contact the postmaster"])
+
     /// Reply for an internal error over SMTP: the client retries later.
     public static let internalErrorSMTP = SMTPReply(
         code: "451", enhancedCode: "4.3.0", lines: ["Temporary local problem, please try again later"])

@@ -29,6 +29,11 @@ public enum ReplyText {
     public static let maximumLineBytes = 980
     /// Interpolated values (account names, addresses, reasons) are cut to this.
     public static let maximumValueCharacters = 64
+    /// ... and to this many bytes: 64 characters of a non-Latin script (or built of
+    /// combining marks) could otherwise fill a reply line on their own. With `%`
+    /// doubled, a value takes at most twice this in a finished line; the config
+    /// loader counts on that bound (NoticeTemplates.worstCaseBytes).
+    public static let maximumValueBytes = 128
 
     /// A value coming from outside (login, address, admin's reason): control
     /// characters become spaces, and it is cut to `maximumValueCharacters`.
@@ -36,8 +41,17 @@ public enum ReplyText {
         var cleaned = String(String.UnicodeScalarView(value.unicodeScalars.map { scalar in
             scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
         }))
-        if cleaned.count > maximumValueCharacters {
-            cleaned = String(cleaned.prefix(maximumValueCharacters - 1)) + "…"
+        if cleaned.count > maximumValueCharacters || cleaned.utf8.count > maximumValueBytes {
+            // Whole characters only, leaving room for the ellipsis (3 bytes).
+            var cut = ""
+            var bytes = 0
+            for character in cleaned.prefix(maximumValueCharacters - 1) {
+                let size = character.utf8.count
+                if bytes + size > maximumValueBytes - 3 { break }
+                cut.append(character)
+                bytes += size
+            }
+            cleaned = cut + "…"
         }
         return cleaned
     }

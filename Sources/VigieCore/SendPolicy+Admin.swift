@@ -26,6 +26,8 @@ extension SendPolicy {
     /// is changed. Returns the lock that ended, or nil if there was none.
     public func unlock(account: AccountName, actor: String, reason: String) throws -> AccountLock? {
         let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
+        // A lock the store never got is lifted too: the retry must not bring it back.
+        dropUnstored(account)
         let wasLocked = shard(for: account).state.withLock { shard -> Bool in
             let wasLocked = shard.locks.removeValue(forKey: account) != nil
             // The episode is over: a score left at the lock threshold would lock the

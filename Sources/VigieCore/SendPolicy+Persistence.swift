@@ -50,12 +50,13 @@ extension SendPolicy {
         do {
             try store.saveCounters(changes)
             if !histories.isEmpty { try store.saveHistories(histories) }
+            storeHealth.succeeded()
         } catch {
             // Put them back as dirty so the next flush tries again.
             for (account, _) in changes {
                 shard(for: account).state.withLock { _ = $0.dirty.insert(account) }
             }
-            events?.storeFailed(error, during: "saving counters")
+            storeFailed(error, during: "saving counters")
         }
         return changes.count
     }

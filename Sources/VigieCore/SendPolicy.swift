@@ -56,6 +56,12 @@ public final class SendPolicy: Sendable {
     let events: (any PolicyEvents)?
     let shards: [Shard]
     let profiles = LimitProfiles()
+    /// Locks in force in memory whose write to the store failed, with what must be
+    /// written with them; retried by `storeUnstoredLocks()` (SendPolicy+UnstoredLocks).
+    /// Off the hot path: touched only when a lock is taken, retried or lifted.
+    let unstored = Mutex<[AccountName: UnstoredLock]>([:])
+    /// Whether the last write to the store failed, for `vigiectl status`.
+    public let storeHealth = StoreHealth()
     private static let shardCount = 64
 
     /// One slice of the account table. A class, because `Mutex` cannot be copied
@@ -163,11 +169,18 @@ public final class SendPolicy: Sendable {
     /// Records the queue id of the message that tripped `lock`, which the daemon has
     /// just quarantined.
     public func recordTrippedMessage(lock: AccountLock, queueID: String) {
-        guard let id = lock.id, !queueID.isEmpty else { return }
+        guard !queueID.isEmpty else { return }
+        let account = AccountName(normalized: lock.account)
+        // A lock not stored yet takes the queue id with it when the retry writes it;
+        // one stored since the message began has its id in memory now.
+        guard let id = lock.id ?? self.lock(of: account)?.id else {
+            keepTrippedMessage(account: account, queueID: queueID)
+            return
+        }
         do {
             try store.addEvidence(LockEvidence(lockID: id, queueID: queueID, acceptedAt: clock.now(), tripped: true))
         } catch {
-            events?.storeFailed(error, during: "recording the quarantined message \(queueID)")
+            storeFailed(error, during: "recording the quarantined message \(queueID)")
         }
     }
 
@@ -323,9 +336,12 @@ public final class SendPolicy: Sendable {
                 // racing the burst rule): that one, with its id, is the lock.
                 if shard.locks[account]?.id == nil { shard.locks[account] = stored }
             }
+            storeHealth.succeeded()
             return stored
         } catch {
-            events?.storeFailed(error, during: "recording the lock of \(account)")
+            // In force in memory already; kept for the flusher to write (and the stop).
+            keepUnstored(lock, evidence: evidence)
+            storeFailed(error, during: "recording the lock of \(account)")
             return lock
         }
     }

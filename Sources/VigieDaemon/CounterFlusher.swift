@@ -24,16 +24,26 @@ final class CounterFlusher: Sendable {
                 // Every ~5 minutes, let idle accounts be forgotten.
                 if rounds % max(1, Int(300_000 / max(1, interval.milliseconds))) == 0 { policy.markAllForEviction() }
                 policy.flushCounters()
+                // A lock the store refused (disk full) is written as soon as it works again.
+                policy.storeUnstoredLocks()
             }
         }
         thread.name = "vigie-flush"
         thread.start()
     }
 
-    /// Stops the loop and writes what is left.
-    func stopAndFlush() {
+    /// Stops the loop and writes what is left. Locks not stored yet get a few more
+    /// tries (a second or so, the stop waits for them); returns those still unwritten,
+    /// for the daemon to log: they hold in memory only, and the restart will not have them.
+    @discardableResult
+    func stopAndFlush() -> [AccountLock] {
         stopped.store(true, ordering: .releasing)
         policy.flushCounters()
+        for attempt in 0..<5 {
+            if policy.storeUnstoredLocks() == 0 { return [] }
+            if attempt < 4 { Thread.sleep(forTimeInterval: 0.25) }
+        }
+        return policy.unstoredLocks
     }
 }
 

@@ -75,7 +75,8 @@ public enum Daemon {
                          statePath: daemon.statePath, trackedAccounts: policy.trackedAccounts,
                          lockedAccounts: policy.activeLocks().count,
                          messagesDecided: glue.statistics.decided.load(ordering: .relaxed),
-                         internalErrors: glue.statistics.internalErrors.load(ordering: .relaxed))
+                         internalErrors: glue.statistics.internalErrors.load(ordering: .relaxed),
+                         storeError: policy.storeHealth.lastError, unstoredLocks: policy.unstoredLockCount)
         }
 
         let flusher = CounterFlusher(policy: policy, interval: daemon.flushInterval)
@@ -89,7 +90,19 @@ public enum Daemon {
             "accounts": "\(policy.trackedAccounts)", "libmilter": "\(MilterServer.libraryVersion)",
         ])
         try server.run()
-        flusher.stopAndFlush()
+        for lock in flusher.stopAndFlush() {
+            // Loud: this lock is in no file, and the next start will not enforce it.
+            logger.critical("lock not stored: lost at this stop; lock the account again once the state store works", metadata: [
+                "account": "\(lock.account)", "by": "\(lock.actor)", "reason": "\(lock.reason)",
+                "store": "\(policy.storeHealth.lastError ?? "unknown error")",
+            ])
+        }
+        // Everything into state.sqlite itself, so a copy of that file alone is whole.
+        do {
+            try store.checkpoint()
+        } catch {
+            logger.warning("state not checkpointed at stop", metadata: ["error": "\(error)"])
+        }
         notifier.drain()
         unlink(daemon.controlSocket)
         logger.info("stopped")

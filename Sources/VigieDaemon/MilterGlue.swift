@@ -111,6 +111,8 @@ final class SubmissionSession: MilterSessionHandler {
         if let login = context.macro("{auth_authen}"), !login.isEmpty {
             path = .smtp
             account = settings.normalizer.account(forLogin: login)
+            // Fail closed: an authenticated sender Vigie cannot count is not let through unjudged.
+            if account == nil { return (nil, glue.refuseUnusableLogin(login, normalizer: settings.normalizer)) }
         } else if context.macro("{daemon_name}") == settings.localDaemonName {
             path = .local
             account = settings.normalizer.account(forLocalSender: context.macro("{mail_addr}") ?? "")

@@ -32,15 +32,16 @@ final class SRSServices: Sendable {
                                    forwardTransport: settings.forwardTransport, logger: logger,
                                    now: { Int64(Date().timeIntervalSince1970) })
         var servers: [LookupServer] = []
+        let limits = LookupServer.Limits(requestTimeout: settings.requestTimeout)
         do {
             if let address = settings.tcpForward {
-                servers.append(try LookupServer(address: lookupAddress(address), kind: .tcpTable, table: .forward, lookups: table, logger: logger))
+                servers.append(try LookupServer(address: lookupAddress(address), kind: .tcpTable, table: .forward, lookups: table, logger: logger, limits: limits))
             }
             if let address = settings.tcpReverse {
-                servers.append(try LookupServer(address: lookupAddress(address), kind: .tcpTable, table: .reverse, lookups: table, logger: logger))
+                servers.append(try LookupServer(address: lookupAddress(address), kind: .tcpTable, table: .reverse, lookups: table, logger: logger, limits: limits))
             }
             if let address = settings.socketmap {
-                servers.append(try LookupServer(address: lookupAddress(address), kind: .socketmap, lookups: table, logger: logger))
+                servers.append(try LookupServer(address: lookupAddress(address), kind: .socketmap, lookups: table, logger: logger, limits: limits))
             }
         } catch {
             throw SRSStartFailure(description: "srs: \(error)")

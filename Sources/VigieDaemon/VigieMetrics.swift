@@ -30,6 +30,7 @@ public final class VigieMetrics: Sendable {
     let sessionsTotal: Counter
     let sessionsActive: Gauge
     let storeErrors: Counter
+    let unusableLogins: Counter
     let srsForward: Counter
     let srsReverse: Counter
     let srsRefused: Counter
@@ -78,6 +79,9 @@ public final class VigieMetrics: Sendable {
         sessionsTotal = registry.makeCounter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
         sessionsActive = registry.makeGauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")
         storeErrors = registry.makeCounter(name: "vigie_store_errors_total", help: "Failed writes to the state store")
+        unusableLogins = registry.makeCounter(
+            name: "vigie_unusable_logins_total",
+            help: "Recipients tempfailed because the SASL login cannot be an account name (empty, too long, control characters)")
         srsForward = registry.makeCounter(name: "vigie_srs_rewrites_total", labels: [("direction", "forward")],
                                           help: "Addresses rewritten by the SRS lookup service")
         srsReverse = registry.makeCounter(name: "vigie_srs_rewrites_total", labels: [("direction", "reverse")],

@@ -13,6 +13,17 @@ import Darwin
 /// Not `Sendable`: a connection is used by one thread at a time. `SQLiteStateStore`
 /// keeps its only connection behind a `Mutex`.
 final class SQLiteConnection {
+    /// What the connection is for.
+    enum Mode {
+        /// The daemon's state: read-write, created if missing, WAL, synchronous=FULL.
+        case stateStore
+        /// Reading another process's live file (a backup's source): nothing is created
+        /// or configured, and closing never checkpoints.
+        case readOnly
+        /// A plain file of our own (a backup's destination): created 0600, SQLite's defaults.
+        case plain
+    }
+
     /// How long a write waits for another process's write transaction to end.
     /// `vigiectl` and the daemon may share the file; five seconds covers a flush of
     /// 100k counters, and a lock taken longer than that is worth an error in the log.
@@ -28,13 +39,19 @@ final class SQLiteConnection {
     /// meant to prevent.
     ///
     /// The corresponding C function is `sqlite3_open_v2`.
-    init(path: String, busyTimeoutMilliseconds: Int32 = defaultBusyTimeoutMilliseconds) throws {
+    init(path: String, busyTimeoutMilliseconds: Int32 = defaultBusyTimeoutMilliseconds, mode: Mode = .stateStore) throws {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var opened: OpaquePointer?
         // NOMUTEX: SQLiteStateStore's Mutex already serialises every use of the
         // connection, so SQLite's own per-call mutex would be a second lock for nothing.
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = mode == .readOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        if mode != .readOnly {
+            // Owner-only before SQLite first creates any of the files (OwnerOnlyFiles).
+            OwnerOnlyFiles.createIfMissing(path)
+            OwnerOnlyFiles.restrict(path)
+        }
         let status = sqlite3_open_v2(path, &opened, flags, nil)
         guard status == SQLITE_OK, let opened else {
             // A handle is usually returned even on failure and must still be closed.
@@ -47,6 +64,17 @@ final class SQLiteConnection {
             throw error
         }
         handle = opened
+        // Until the store has read and migrated the file, closing must not touch it.
+        // SQLite's last connection to close checkpoints the WAL into the database and
+        // deletes the log, even when the open failed on a damaged file: a refused start
+        // would then write over the damaged file and delete the frames the error tells
+        // the admin to keep. `allowCheckpointOnClose()` turns this off once the file is
+        // known good.
+        vigie_sqlite3_no_checkpoint_on_close(handle, 1)
+        guard mode == .stateStore else {
+            sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+            return
+        }
 
         // READWRITE silently falls back to read-only when the file is not writable;
         // for a store that must record locks that is an error, not a mode.
@@ -57,6 +85,20 @@ final class SQLiteConnection {
                 remedy: "is the state file owned by the daemon user?")
         }
         try configure()
+        try restrictFileModes()
+    }
+
+    /// Checks that the database, its `-wal` and its `-shm` are owner-only, narrowing
+    /// them if not. SQLite creates the log and the index lazily (at the first read or
+    /// write in WAL mode), so the store calls this again once it has used the file.
+    func restrictFileModes() throws {
+        if let failure = OwnerOnlyFiles.restrict(path).first {
+            throw SQLiteError(
+                code: .permission, extendedCode: SQLiteError.Code.permission.rawValue,
+                message: "cannot make \(failure.file) readable by its owner only: \(SQLiteError.systemErrorText(failure.errno))",
+                context: "cannot open \(path)",
+                remedy: "the state files hold account names; chmod 600 them, owned by the daemon user")
+        }
     }
 
     /// The errno that explains why `path` cannot be opened for writing, found by
@@ -75,6 +117,14 @@ final class SQLiteConnection {
         if info.st_mode & S_IFMT != S_IFDIR { return ENOTDIR }
         // Creating a file needs write and search permission on its directory.
         return faccessat(AT_FDCWD, directory, W_OK | X_OK, AT_EACCESS) == 0 ? nil : errno
+    }
+
+    /// A good file is checkpointed into the database and its log removed when the
+    /// connection closes, as SQLite does by default.
+    ///
+    /// The corresponding C function is `sqlite3_db_config(SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE)`.
+    func allowCheckpointOnClose() {
+        vigie_sqlite3_no_checkpoint_on_close(handle, 0)
     }
 
     deinit {

@@ -10,8 +10,9 @@ import VigieCore
 /// run them on the daemon's own threads, never on Swift concurrency's pool.
 ///
 /// Security: the file holds account names and the reasons and actors of every lock.
-/// SQLite creates it with mode 0644 less the umask; run the daemon with umask 027
-/// and keep the state directory owned by the daemon user.
+/// It is created with mode 0600, so SQLite gives its `-wal` and `-shm` the same;
+/// files an older Vigie left wider are narrowed at open (`OwnerOnlyFiles`). Keep
+/// the state directory owned by the daemon user.
 ///
 /// Diagnostics: every error is a `SQLiteError` naming the file, what was being done,
 /// and usually what to do. `sqlite3 state.sqlite 'SELECT * FROM audit'` reads the
@@ -36,6 +37,9 @@ public final class SQLiteStateStore: StateStore {
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         try SQLiteSchema.migrate(connection)
+        // The migration read (and maybe wrote) the file: the -wal and -shm exist now.
+        try connection.restrictFileModes()
+        connection.allowCheckpointOnClose()
         self.path = path
         self.connection = Mutex(connection)
     }
@@ -279,6 +283,25 @@ public final class SQLiteStateStore: StateStore {
                         delete.reset()
                     }
                 }
+            }
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Copies every commit from the write-ahead log into the database file and empties
+    /// the log (`PRAGMA wal_checkpoint(TRUNCATE)`). The daemon calls it at a clean stop,
+    /// after the last flush: until then the latest commits live in `state.sqlite-wal`
+    /// only, and a backup that copies `state.sqlite` alone would miss them.
+    public func checkpoint() throws {
+        try withConnection("cannot checkpoint the write-ahead log") { db in
+            let statement = try db.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+            // One row: busy (1 when a reader or writer kept it from finishing), log frames, checkpointed frames.
+            guard try statement.step() else { return }
+            if statement.int64(at: 0) != 0 {
+                throw SQLiteError(
+                    code: .busy, message: "another process was reading the file (\(statement.int64(at: 2)) of \(statement.int64(at: 1)) log frames copied)",
+                    context: "", remedy: "nothing is lost: the rest is in \(path)-wal; back up the whole directory, or use vigiectl backup")
             }
         }
     }

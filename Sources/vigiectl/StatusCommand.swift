@@ -18,5 +18,12 @@ struct Status: ParsableCommand {
         messages decided:  \(status.messagesDecided)
         internal errors:   \(status.internalErrors)
         """)
+        // Said last and plainly: what a full disk means for the admin reading this.
+        if let error = status.storeError {
+            print("state store:       FAILING: \(error)")
+        }
+        if let unstored = status.unstoredLocks, unstored > 0 {
+            print("locks not stored:  \(unstored) (in force now, retried every flush; a restart before the store works loses them)")
+        }
     }
 }

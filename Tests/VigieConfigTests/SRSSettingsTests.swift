@@ -55,3 +55,14 @@ struct SRSSettingsTests {
         }
     }
 }
+
+@Suite("SRS lookup request timeout")
+struct SRSRequestTimeoutTests {
+    @Test func defaultAndConfigured() throws {
+        #expect(try configuration("").srs.requestTimeout == .seconds(30))
+        #expect(try configuration("[srs]\nrequest_timeout = \"5s\"\n").srs.requestTimeout == .seconds(5))
+        let error = configError("[srs]\nrequest_timeout = \"0s\"\n")
+        #expect(error?.key == "srs.request_timeout")
+        #expect(error?.line == 2)
+    }
+}

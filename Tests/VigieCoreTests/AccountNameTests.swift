@@ -21,6 +21,15 @@ struct AccountNameTests {
         #expect(AccountNormalizer().account(forLogin: login) == nil)
     }
 
+    @Test(arguments: [
+        ("   ", UnusableLogin.empty), ("@example.org", .noLocalPart), ("@camille", .noLocalPart),
+        ("ali\nce", .controlCharacter), ("al\u{0}ice", .controlCharacter), ("alice\u{7F}", .controlCharacter),
+        (String(repeating: "a", count: 257), .tooLong), (String(repeating: "é", count: 129), .tooLong),
+    ])
+    func eachUnusableLoginSaysWhy(login: String, problem: UnusableLogin) {
+        #expect(AccountNormalizer().normalize(login: login) == .failure(problem))
+    }
+
     @Test func longestUsableLogin() {
         let name = String(repeating: "a", count: 256)
         #expect(AccountNormalizer().account(forLogin: name)?.value == name)

@@ -87,3 +87,45 @@ private let runningAsRoot = geteuid() == 0
         try store.recordAudit(AuditEvent(at: UnixTime(seconds: 0), account: "alice", action: .reset, actor: "root", reason: "test"))
     }
 }
+
+/// A start refused on a damaged file must leave every file as it was: the error
+/// tells the admin to keep it, and the `-wal` next to it may hold the latest locks.
+@Suite struct RefusedOpenTests {
+    /// A state file with a lock committed only to its log, then a damaged header in
+    /// the main file (the log does not hold page 1, so SQLite must read the damage).
+    private func damagedStateWithALog(in directory: TemporaryDirectory) throws -> String {
+        let live = directory.file("live.sqlite")
+        let damaged = directory.file("state.sqlite")
+        let store = try SQLiteStateStore(path: live)
+        let db = try SQLiteConnection(path: live)
+        _ = try db.scalarText("PRAGMA wal_checkpoint(TRUNCATE)")
+        _ = try store.recordLock(
+            AccountLock(account: AccountName(normalized: "alice"), lockedAt: UnixTime(seconds: 1), actor: "vigie", reason: "burst"),
+            evidence: [])
+        withExtendedLifetime((store, db)) {
+            // What a crash leaves: both files as they are on disk now.
+            try? FileManager.default.copyItem(atPath: live, toPath: damaged)
+            try? FileManager.default.copyItem(atPath: live + "-wal", toPath: damaged + "-wal")
+        }
+        let handle = try #require(FileHandle(forUpdatingAtPath: damaged))
+        try handle.write(contentsOf: Data("this is not SQLite at all".utf8))
+        try handle.close()
+        return damaged
+    }
+
+    @Test func aRefusedStartLeavesTheDamagedFileAndItsLogUntouched() throws {
+        let directory = try TemporaryDirectory()
+        let path = try damagedStateWithALog(in: directory)
+        let before = try [path, path + "-wal"].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        #expect(before[1].count > 0)
+
+        let error = try #require(throws: SQLiteError.self) { try SQLiteStateStore(path: path) }
+
+        #expect(error.code == .notADatabase)
+        #expect(error.description.contains("keep it"))
+        for (index, file) in [path, path + "-wal"].enumerated() {
+            #expect(FileManager.default.fileExists(atPath: file), "\(file) was deleted")
+            #expect((try? Data(contentsOf: URL(fileURLWithPath: file))) == before[index], "\(file) was changed")
+        }
+    }
+}
