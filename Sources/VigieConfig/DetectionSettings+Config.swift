@@ -12,17 +12,22 @@ extension DetectionSettings {
 
     init(_ section: ConfigSection) throws(ConfigError) {
         try section.allowOnly(Self.keys)
-        self.init()
-        enabled = try section.bool("enabled") ?? true
-        if let watch = try section.scoreThreshold("watch") { self.watch = watch.maximum }
-        if let lock = try section.scoreThreshold("lock") { self.lock = lock.maximum }
-        if let watch = self.watch, let lock = self.lock, watch >= lock {
+        let defaults = DetectionSettings()
+        var watch = defaults.watch, lock = defaults.lock
+        if let value = try section.scoreThreshold("watch") { watch = value.maximum }
+        if let value = try section.scoreThreshold("lock") { lock = value.maximum }
+        if let watch, let lock, watch >= lock {
             throw section.error("watch", "expected a watch threshold below lock (\(lock)): a watch at or above the lock would never be seen before the lock")
         }
-        halfLife = try section.duration("half_life", atLeast: .seconds(60), atMost: .seconds(30 * 86_400)) ?? halfLife
-        learningPeriod = try section.duration("learning_period", atLeast: .seconds(0), atMost: .seconds(90 * 86_400)) ?? learningPeriod
-        establishedAfter = try section.duration("established_after", atLeast: .seconds(0), atMost: .seconds(30 * 86_400)) ?? establishedAfter
-        historyRetention = try section.duration("history_retention", atLeast: .seconds(86_400), atMost: .seconds(730 * 86_400)) ?? historyRetention
+        self.init(
+            enabled: try section.bool("enabled") ?? true, watch: watch, lock: lock,
+            halfLife: try section.duration("half_life", atLeast: .seconds(60), atMost: .seconds(30 * 86_400)) ?? defaults.halfLife,
+            learningPeriod: try section.duration("learning_period", atLeast: .seconds(0), atMost: .seconds(90 * 86_400))
+                ?? defaults.learningPeriod,
+            establishedAfter: try section.duration("established_after", atLeast: .seconds(0), atMost: .seconds(30 * 86_400))
+                ?? defaults.establishedAfter,
+            historyRetention: try section.duration("history_retention", atLeast: .seconds(86_400), atMost: .seconds(730 * 86_400))
+                ?? defaults.historyRetention)
     }
 
     /// `[groups.NAME.detection]` / `[accounts.NAME.detection]`: `watch`, `lock`.

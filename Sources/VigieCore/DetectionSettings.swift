@@ -12,23 +12,22 @@ public struct DetectionSettings: Sendable, Equatable {
     /// Score at which the account is locked as by the burst rule; nil: never.
     public var lock: Int?
     /// The score halves in this time without new suspicious mail.
-    public var halfLife: Duration { didSet { halfLifeMilliseconds = halfLife.milliseconds } }
+    public private(set) var halfLife: Duration
     /// A history younger than this scores in proportion to its age: nothing on the
     /// first day, in full after `learningPeriod`. A new member (or the first week
     /// after Vigie is installed) is never locked for being new; the volume limits and
     /// the burst lock protect that period.
-    public var learningPeriod: Duration { didSet { learningMilliseconds = learningPeriod.milliseconds } }
+    public private(set) var learningPeriod: Duration
     /// A network used on two days, at least this long after it was first seen, is
     /// the account's own.
-    public var establishedAfter: Duration {
-        didSet { establishedAfterHours = UInt32(clamping: establishedAfter.milliseconds / 3_600_000) }
-    }
+    public private(set) var establishedAfter: Duration
     /// An account that sent nothing for this long is forgotten, history included.
     public var historyRetention: Duration
     public var weights: SuspicionWeights
-    // The durations in the units a decision uses, kept in step by `didSet`:
-    // `Duration.milliseconds` is 128-bit arithmetic, a fifth of the score's
-    // instructions when it ran per message (callgrind, benchmarks/).
+    // The durations in the units a decision uses, worked out in `init` (the only way
+    // to set the durations, so the two never disagree): `Duration.milliseconds` is
+    // 128-bit arithmetic, a fifth of the score's instructions when it ran per
+    // message (callgrind, benchmarks/).
     private(set) var halfLifeMilliseconds: Int64 = 0
     private(set) var learningMilliseconds: Int64 = 0
     private(set) var establishedAfterHours: UInt32 = 0
