@@ -208,26 +208,36 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    /// Upserts and deletes in one transaction, with one compiled statement of each
-    /// kind reused for every row: a flush may carry 100k accounts.
     public func saveCounters(_ changes: [(AccountName, AccountCounters?)]) throws {
+        var snapshot: [UInt8] = []
+        snapshot.reserveCapacity(AccountCounters.snapshotSize)
+        try saveSnapshots(changes, table: "counters", what: "counters") { counters in
+            snapshot.removeAll(keepingCapacity: true)
+            counters.appendSnapshot(to: &snapshot)
+            return snapshot
+        }
+    }
+
+    /// Upserts and deletes of per-account snapshot rows (`counters`, `histories`) in
+    /// one transaction, with one compiled statement of each kind reused for every
+    /// row: a flush may carry 100k accounts. `nil` deletes the account's row.
+    private func saveSnapshots<Value>(_ changes: [(AccountName, Value?)], table: StaticString, what: String,
+                                      encode: (Value) -> [UInt8]) throws {
         guard !changes.isEmpty else { return }
-        try withConnection("cannot save the counters of \(changes.count) accounts") { db in
+        try withConnection("cannot save the \(what) of \(changes.count) accounts") { db in
             try db.writeTransaction {
                 // For people reading the file only; one reading of SQLite's clock per flush.
                 let updatedAt = try db.scalarInt64("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)") ?? 0
+                // The table name is one of our two constants, never input.
                 let upsert = try db.prepare("""
-                    INSERT INTO counters (account, snapshot, updated_at) VALUES (?1, ?2, ?3)
+                    INSERT INTO \(table) (account, snapshot, updated_at) VALUES (?1, ?2, ?3)
                     ON CONFLICT (account) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
                     """)
-                let delete = try db.prepare("DELETE FROM counters WHERE account = ?1")
+                let delete = try db.prepare("DELETE FROM \(table) WHERE account = ?1")
                 try upsert.bind(updatedAt, at: 3)
-                var snapshot: [UInt8] = []
-                snapshot.reserveCapacity(AccountCounters.snapshotSize)
-                for (account, counters) in changes {
-                    if let counters {
-                        snapshot.removeAll(keepingCapacity: true)
-                        counters.appendSnapshot(to: &snapshot)
+                for (account, value) in changes {
+                    if let value {
+                        let snapshot = encode(value)
                         try upsert.bind(account.value, at: 1)
                         try snapshot.withUnsafeBytes { try upsert.bind(blob: $0, at: 2) }
                         try upsert.run()
@@ -260,31 +270,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws {
-        guard !changes.isEmpty else { return }
-        try withConnection("cannot save the sending histories of \(changes.count) accounts") { db in
-            try db.writeTransaction {
-                let updatedAt = try db.scalarInt64("SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)") ?? 0
-                let upsert = try db.prepare("""
-                    INSERT INTO histories (account, snapshot, updated_at) VALUES (?1, ?2, ?3)
-                    ON CONFLICT (account) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at
-                    """)
-                let delete = try db.prepare("DELETE FROM histories WHERE account = ?1")
-                try upsert.bind(updatedAt, at: 3)
-                for (account, history) in changes {
-                    if let history {
-                        let snapshot = history.snapshot()
-                        try upsert.bind(account.value, at: 1)
-                        try snapshot.withUnsafeBytes { try upsert.bind(blob: $0, at: 2) }
-                        try upsert.run()
-                        upsert.reset()
-                    } else {
-                        try delete.bind(account.value, at: 1)
-                        try delete.run()
-                        delete.reset()
-                    }
-                }
-            }
-        }
+        try saveSnapshots(changes, table: "histories", what: "sending histories") { $0.snapshot() }
     }
 
     // MARK: Stopping
