@@ -114,7 +114,7 @@ public final class DovecotInstance: @unchecked Sendable {
             let launched = try LaunchedProcess(
                 DovecotInstance.dovecotCommand, ["-F", "-c", configPath], outputPath: rootDirectory + "/dovecot.out")
             process = launched
-            startWatchdog()
+            startWatchdog(masterPID: launched.pid)
             do {
                 try Wait.until("Dovecot's auth service to answer on \(authSocketPath)", timeout: timeout, interval: 0.05) {
                     if let status = launched.exitStatus {
@@ -316,7 +316,9 @@ public final class DovecotInstance: @unchecked Sendable {
 
     /// A `sh` that blocks reading a pipe only this process holds; at EOF (this process
     /// is gone, however it ended) it stops Dovecot and removes the directory (lock held).
-    private func startWatchdog() {
+    /// It is given the master's pid (also its process group) rather than reading
+    /// run/master.pid, which Dovecot writes only a moment after it starts.
+    private func startWatchdog(masterPID: pid_t) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
@@ -329,17 +331,14 @@ public final class DovecotInstance: @unchecked Sendable {
         let keep = TestDirectory.keepRequested ? "1" : ""
         let script = """
             while read -r _line; do :; done
-            pid=$(tr -dc 0-9 < "$1/run/master.pid" 2>/dev/null)
-            if [ -n "$pid" ]; then
-                kill -TERM "$pid" 2>/dev/null
-                sleep 2
-                kill -KILL -"$pid" 2>/dev/null
-            fi
+            kill -TERM "$3" 2>/dev/null
+            sleep 2
+            kill -KILL -"$3" 2>/dev/null
             [ -n "$2" ] || rm -rf "$1"
             """
         do {
             watchdog = try Spawner.spawn(
-                executable: "/bin/sh", arguments: ["-c", script, "vigie-dovecot-watchdog", rootDirectory, keep],
+                executable: "/bin/sh", arguments: ["-c", script, "vigie-dovecot-watchdog", rootDirectory, keep, String(masterPID)],
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
                 stdin: fds[0], stdout: devNull, stderr: devNull, workingDirectory: nil)
             watchdogPipe = fds[1]
