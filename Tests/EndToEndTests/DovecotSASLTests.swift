@@ -109,8 +109,8 @@ struct DovecotSASLTests {
             let result = try client.send(from: "camille@vigie.test", to: ["friend@example.net"], body: "Test message.\n")
             #expect(!result.accepted, "\(result)")
             let refusal = try #require(result.refusal, "\(result)")
-            #expect(refusal.response.code == 554 || refusal.response.code == 553, "\(result)")
-            #expect(!refusal.response.text.contains("postmaster@vigie.test"), "not a Vigie notice: \(result)")
+            #expect(refusal.stage == .rcptTo && refusal.response.code == 554, "\(result)")
+            #expect(refusal.response.text.contains("Client host rejected"), "Postfix's own refusal, not a Vigie notice: \(result)")
             _ = try? client.quit()
         }
         try vigie.postfix.waitForLog(containing: "SASL PLAIN authentication failed")
