@@ -7,6 +7,9 @@
 import Foundation
 import Testing
 import VigieTestKit
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Real SASL logins through Dovecot (real Postfix)", .serialized)
 struct DovecotSASLTests {
@@ -165,5 +168,43 @@ struct DovecotSASLTests {
         #expect(again.accepted, "\(again)")
         let history = try vigie.ctl("show", "mallory", "--json")
         #expect(history.stdout.contains("\"action\" : \"unlock\"") && history.stdout.contains("password changed"), "\(history.stdout)")
+    }
+}
+
+@Suite("The private Dovecot and AUTH PLAIN in the harness")
+struct DovecotHarnessTests {
+    @Test("the auth socket answers Postfix's handshake; stop leaves no process and no directory")
+    func startAndStop() throws {
+        try #require(geteuid() == 0, "a private Dovecot needs root (use scripts/test)")
+        let dovecot = try DovecotInstance(users: ["camille": "secret"])
+        try dovecot.start()
+        #expect(dovecot.isRunning)
+        #expect(!dovecot.livingProcesses().isEmpty)
+        let socket = try FileManager.default.attributesOfItem(atPath: dovecot.authSocketPath)
+        #expect(socket[.ownerAccountName] as? String == "postfix", "the unprivileged smtpd must reach it: \(socket)")
+        #expect((socket[.posixPermissions] as? NSNumber)?.intValue == 0o660)
+        #expect(try String(contentsOfFile: dovecot.configPath, encoding: .utf8).contains("auth_username_format = %Ln"))
+        dovecot.stop()
+        #expect(!dovecot.isRunning)
+        #expect(dovecot.livingProcesses().isEmpty, "\(dovecot.livingProcesses())")
+        #expect(!FileManager.default.fileExists(atPath: dovecot.rootDirectory) || TestDirectory.keepRequested)
+    }
+
+    @Test("without Dovecot installed, the error names the Debian package")
+    func missingDovecotNamesThePackage() throws {
+        do {
+            _ = try DovecotInstance(users: ["camille": "secret"], command: "/nonexistent/sbin/dovecot")
+            Issue.record("a missing dovecot binary must be refused")
+        } catch let error as HarnessError {
+            #expect(error.message.contains("dovecot-core") && error.message.contains("/nonexistent/sbin/dovecot"), "\(error)")
+        }
+    }
+
+    @Test("AUTH PLAIN's initial response is RFC 4616's: base64 of authzid NUL authcid NUL password")
+    func plainResponseEncoding() {
+        // The two examples of RFC 4616, section 4, base64-encoded.
+        #expect(SMTPCredentials(username: "tim", password: "tanstaaftanstaaf").plainResponse == "AHRpbQB0YW5zdGFhZnRhbnN0YWFm")
+        #expect(SMTPCredentials(username: "Kurt", password: "xipj3plmq", authorizationIdentity: "Ursel").plainResponse
+                == "VXJzZWwAS3VydAB4aXBqM3BsbXE=")
     }
 }

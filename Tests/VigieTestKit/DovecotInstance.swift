@@ -34,6 +34,9 @@ import Darwin
 public final class DovecotInstance: @unchecked Sendable {
     public static let dovecotCommand = "/usr/sbin/dovecot"
 
+    /// The dovecot binary this instance runs.
+    public let command: String
+
     /// /tmp/vigie-dovecot-XXXXXX
     public let rootDirectory: String
     public let configPath: String
@@ -60,11 +63,14 @@ public final class DovecotInstance: @unchecked Sendable {
     ///     `usernameFormat` produces (lower case for "%Ln").
     ///   - usernameFormat: Dovecot's `auth_username_format`, applied to the login a
     ///     client sends before the lookup.
-    public init(users: [String: String], usernameFormat: String = "%Ln") throws {
-        guard FileManager.default.isExecutableFile(atPath: DovecotInstance.dovecotCommand) else {
+    ///   - command: the dovecot binary.
+    public init(users: [String: String], usernameFormat: String = "%Ln",
+                command: String = DovecotInstance.dovecotCommand) throws {
+        guard FileManager.default.isExecutableFile(atPath: command) else {
             throw HarnessError(
-                "\(DovecotInstance.dovecotCommand) not found: Dovecot is not installed (Debian package dovecot-core; scripts/install-deps --test installs it)")
+                "\(command) not found: Dovecot is not installed (Debian package dovecot-core; scripts/install-deps --test installs it)")
         }
+        self.command = command
         for account in ["dovecot", "dovenull"] where getpwnam(account) == nil {
             throw HarnessError(
                 "no '\(account)' user: dovecot-core's installation creates it; reinstall dovecot-core (scripts/install-deps --test)")
@@ -112,7 +118,7 @@ public final class DovecotInstance: @unchecked Sendable {
             guard !removed else { throw HarnessError("this DovecotInstance was stopped and removed; make a new one") }
             guard process == nil else { return }
             let launched = try LaunchedProcess(
-                DovecotInstance.dovecotCommand, ["-F", "-c", configPath], outputPath: rootDirectory + "/dovecot.out")
+                command, ["-F", "-c", configPath], outputPath: rootDirectory + "/dovecot.out")
             process = launched
             startWatchdog(masterPID: launched.pid)
             do {
@@ -157,6 +163,20 @@ public final class DovecotInstance: @unchecked Sendable {
                 removed = true
             }
         }
+    }
+
+    /// The master's pid (kept after `stop()` so a test can check it is gone).
+    public var masterPID: pid_t? { lock.withLock { process?.pid } }
+
+    /// Processes of this instance still alive (the master's process group). Empty after
+    /// `stop()`.
+    public func livingProcesses() -> [pid_t] {
+        guard let masterPID else { return [] }
+        #if os(Linux)
+        return POSIX.livingMembers(ofProcessGroup: masterPID)
+        #else
+        return POSIX.isAlive(masterPID) ? [masterPID] : []
+        #endif
     }
 
     // MARK: Wiring Postfix
