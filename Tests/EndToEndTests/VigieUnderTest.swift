@@ -43,10 +43,15 @@ refusals_in_a_row = 3
 """
 
 /// A temp directory with vigie's sockets, state and config, a private Postfix using
-/// it for both SMTP and local submission, and the daemon process.
+/// it for both SMTP and local submission, and the daemon process. With a Dovecot, the
+/// Postfix also has a submission smtpd on `submissionPort` that takes only real
+/// SASL logins (AUTH PLAIN checked by that Dovecot); the XCLIENT smtpd stays.
 final class VigieUnderTest {
     let directory: String
     let postfix: PostfixInstance
+    let dovecot: DovecotInstance?
+    /// The SASL submission smtpd's port on 127.0.0.1, when a Dovecot is attached.
+    let submissionPort: Int?
     let configPath: String
     /// The loopback port of the daemon's Prometheus endpoint.
     let metricsPort: Int
@@ -55,14 +60,25 @@ final class VigieUnderTest {
     var controlSocket: String { directory + "/control.sock" }
 
     init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true,
-         extraMainCF: [String: String] = [:]) throws {
+         extraMainCF: [String: String] = [:], dovecot: DovecotInstance? = nil) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
         let socket = "unix:\(directory)/milter/milter.sock"
+        self.dovecot = dovecot
+        var services: [String] = []
+        if let dovecot {
+            let port = try LoopbackPort.free()
+            services.append(dovecot.postfixSubmissionService(port: port))
+            submissionPort = port
+            try dovecot.start()
+        } else {
+            submissionPort = nil
+        }
         postfix = try PostfixInstance(
             milters: socket, nonSMTPMilters: socket,
             extraMainCF: ["milter_default_action": "tempfail"].merging(extraMainCF) { $1 },
-            extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"])
+            extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"],
+            additionalServices: services)
         configPath = directory + "/vigie.toml"
         metricsPort = try LoopbackPort.free()
         let config = """
@@ -148,9 +164,22 @@ final class VigieUnderTest {
         try postfix.sendSMTP(from: "\(login)@vigie.test", to: recipients, subject: subject, login: login)
     }
 
+    /// One submission with a real SASL login: AUTH PLAIN on the submission smtpd,
+    /// checked by the attached Dovecot. The envelope sender is the login, with
+    /// "@vigie.test" added when it has no domain.
+    func submit(as login: String, password: String, to recipients: [String] = ["friend@example.net"],
+                subject: String = "hello") throws -> SMTPSendResult
+    {
+        let port = try #require(submissionPort, "this VigieUnderTest has no Dovecot (pass dovecot: to init)")
+        let sender = login.contains("@") ? login : "\(login)@vigie.test"
+        return try SMTPClient.send(port: port, from: sender, to: recipients, subject: subject, body: "Test message.\n",
+                                   credentials: SMTPCredentials(username: login, password: password))
+    }
+
     deinit {
         _ = daemon?.stop(grace: 5)
         postfix.stop()
+        dovecot?.stop()
         if !TestDirectory.keepRequested { try? FileManager.default.removeItem(atPath: directory) }
     }
 }

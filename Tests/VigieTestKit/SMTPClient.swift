@@ -129,6 +129,21 @@ public final class SMTPClient: @unchecked Sendable {
         return response
     }
 
+    /// `AUTH PLAIN` with the initial response (RFC 4616): base64 of
+    /// "authorization-identity NUL username NUL password". 235 when the server took the
+    /// login, 535 5.7.8 for bad credentials. The transcript shows the username, never
+    /// the encoded password.
+    @discardableResult
+    public func authPlain(username: String, password: String, authorizationIdentity: String = "") throws -> SMTPResponse {
+        try authPlain(SMTPCredentials(username: username, password: password, authorizationIdentity: authorizationIdentity))
+    }
+
+    @discardableResult
+    public func authPlain(_ credentials: SMTPCredentials) throws -> SMTPResponse {
+        try sendLine("AUTH PLAIN \(credentials.plainResponse)", transcriptAs: "AUTH PLAIN <\(credentials.username), password>")
+        return try readResponse(waitingFor: "the reply to AUTH")
+    }
+
     /// `MAIL FROM:<address> [parameters]`; "" gives the null sender `<>`.
     @discardableResult
     public func mailFrom(_ address: String, parameters: [String] = []) throws -> SMTPResponse {
@@ -181,15 +196,17 @@ public final class SMTPClient: @unchecked Sendable {
 
     // MARK: Whole transactions
 
-    /// One mail transaction on this connection: EHLO (if none yet), XCLIENT (if `login`
-    /// or `xclient` attributes are given; LOGIN is appended to the attributes), MAIL,
-    /// every RCPT, DATA and the content. Stops at the first stage that refuses (all
-    /// recipients refused counts as RCPT refusing) and sends RSET so the connection stays
-    /// usable. Does not QUIT. SMTP refusals are in the result; only I/O problems throw.
+    /// One mail transaction on this connection: EHLO (if none yet), AUTH PLAIN (if
+    /// `credentials` are given), XCLIENT (if `login` or `xclient` attributes are given;
+    /// LOGIN is appended to the attributes), MAIL, every RCPT, DATA and the content.
+    /// Stops at the first stage that refuses (all recipients refused counts as RCPT
+    /// refusing) and sends RSET so the connection stays usable. Does not QUIT. SMTP
+    /// refusals are in the result; only I/O problems throw.
     public func send(
         from sender: String,
         to recipients: [String],
         message: String,
+        credentials: SMTPCredentials? = nil,
         login: String? = nil,
         xclient: KeyValuePairs<String, String> = [:],
         mailParameters: [String] = []
@@ -199,6 +216,11 @@ public final class SMTPClient: @unchecked Sendable {
             let reply = try ehlo(heloName)
             result.ehlo = reply
             guard reply.isSuccess else { return result }
+        }
+        if let credentials {
+            let reply = try authPlain(credentials)
+            result.auth = reply
+            guard reply.code == 235 else { return result }
         }
         var attributes = xclient.map { ($0.key, $0.value) }
         if let login { attributes.append(("LOGIN", login)) }
@@ -242,11 +264,12 @@ public final class SMTPClient: @unchecked Sendable {
         subject: String = "Vigie test message",
         body: String,
         headers: [String] = [],
+        credentials: SMTPCredentials? = nil,
         login: String? = nil,
         xclient: KeyValuePairs<String, String> = [:]
     ) throws -> SMTPSendResult {
         let message = SMTPClient.makeMessage(from: sender, to: recipients, subject: subject, body: body, headers: headers)
-        return try send(from: sender, to: recipients, message: message, login: login, xclient: xclient)
+        return try send(from: sender, to: recipients, message: message, credentials: credentials, login: login, xclient: xclient)
     }
 
     /// Connects to `port`, runs one transaction (see the instance method), sends QUIT
@@ -259,6 +282,7 @@ public final class SMTPClient: @unchecked Sendable {
         subject: String = "Vigie test message",
         body: String,
         headers: [String] = [],
+        credentials: SMTPCredentials? = nil,
         login: String? = nil,
         xclient: KeyValuePairs<String, String> = [:],
         ehloName: String = "client.vigie.test",
@@ -276,7 +300,7 @@ public final class SMTPClient: @unchecked Sendable {
         }
         result = try client.send(
             from: sender, to: recipients, subject: subject, body: body, headers: headers,
-            login: login, xclient: xclient)
+            credentials: credentials, login: login, xclient: xclient)
         result.ehlo = ehlo
         _ = try? client.quit()
         return result
@@ -440,8 +464,8 @@ public final class SMTPClient: @unchecked Sendable {
         #endif
     }
 
-    private func sendLine(_ line: String) throws {
-        transcript.append("C: \(line)")
+    private func sendLine(_ line: String, transcriptAs shown: String? = nil) throws {
+        transcript.append("C: \(shown ?? line)")
         try writeAll(Array((line + "\r\n").utf8), what: "sending \(line.prefix(20))")
     }
 

@@ -134,7 +134,26 @@ public enum SMTPClientError: Error, CustomStringConvertible, Sendable {
 
 /// One stage of an SMTP transaction.
 public enum SMTPStage: String, Sendable, CaseIterable {
-    case greeting, ehlo, xclient, mailFrom, rcptTo, data, endOfData
+    case greeting, ehlo, auth, xclient, mailFrom, rcptTo, data, endOfData
+}
+
+/// A login and password for `AUTH PLAIN` (`SMTPClient.authPlain`).
+public struct SMTPCredentials: Sendable, Equatable {
+    public let username: String
+    public let password: String
+    /// The identity to act as; empty (the usual case) means the username itself.
+    public let authorizationIdentity: String
+
+    public init(username: String, password: String, authorizationIdentity: String = "") {
+        self.username = username
+        self.password = password
+        self.authorizationIdentity = authorizationIdentity
+    }
+
+    /// The PLAIN initial response (RFC 4616): base64 of authzid NUL authcid NUL password.
+    public var plainResponse: String {
+        Data("\(authorizationIdentity)\u{0}\(username)\u{0}\(password)".utf8).base64EncodedString()
+    }
 }
 
 /// The reply to one RCPT TO.
@@ -147,6 +166,8 @@ public struct SMTPRecipientResponse: Sendable, Equatable {
 public struct SMTPSendResult: Sendable, CustomStringConvertible {
     public var greeting: SMTPResponse
     public var ehlo: SMTPResponse?
+    /// The reply to AUTH PLAIN (235 when the login was accepted), if credentials were given.
+    public var auth: SMTPResponse?
     /// The reply to XCLIENT (220 when accepted); the EHLO sent after it is in `ehloAfterXCLIENT`.
     public var xclient: SMTPResponse?
     public var ehloAfterXCLIENT: SMTPResponse?
@@ -189,6 +210,7 @@ public struct SMTPSendResult: Sendable, CustomStringConvertible {
     public var refusal: (stage: SMTPStage, response: SMTPResponse)? {
         if !(greeting.code == 220) { return (.greeting, greeting) }
         if let ehlo, !ehlo.isSuccess { return (.ehlo, ehlo) }
+        if let auth, auth.code != 235 { return (.auth, auth) }
         if let xclient, xclient.code != 220 { return (.xclient, xclient) }
         if let ehloAfterXCLIENT, !ehloAfterXCLIENT.isSuccess { return (.ehlo, ehloAfterXCLIENT) }
         if let mailFrom, !mailFrom.isSuccess { return (.mailFrom, mailFrom) }
@@ -206,6 +228,7 @@ public struct SMTPSendResult: Sendable, CustomStringConvertible {
     public var description: String {
         var parts = ["greeting: \(greeting)"]
         if let ehlo { parts.append("ehlo: \(ehlo.wireLines.last ?? "")") }
+        if let auth { parts.append("auth: \(auth)") }
         if let xclient { parts.append("xclient: \(xclient)") }
         if let ehloAfterXCLIENT { parts.append("ehlo after xclient: \(ehloAfterXCLIENT.wireLines.last ?? "")") }
         if let mailFrom { parts.append("mail from: \(mailFrom)") }
