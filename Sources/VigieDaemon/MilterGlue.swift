@@ -93,6 +93,8 @@ final class SubmissionSession: MilterSessionHandler {
         var recipients = 0
         /// A refusal was already counted towards the burst rule for this message.
         var refusalCounted = false
+        /// The recipients refused at RCPT, logged once when the transaction ends.
+        var refusals = RefusalTally()
         /// This message tripped the burst lock: it is kept (quarantined), not delivered.
         var trippedLock: AccountLock?
         /// Where it comes from and goes to, for the suspicion score.
@@ -166,8 +168,11 @@ final class SubmissionSession: MilterSessionHandler {
             let firstRefusal = !message.refusalCounted
             message.recipients -= 1
             message.refusalCounted = true
-            return refuse(verdict, account: message.account, path: .smtp, queueID: nil, renderer: message.settings.renderer,
-                          recipient: recipient, recordMetrics: firstRefusal)
+            // Logged once per message and verdict when the transaction ends, not
+            // here: a line per RCPT let one message flood mail.log.
+            message.refusals.add(verdict, recipient: recipient)
+            return refuse(verdict, account: message.account, path: message.path, queueID: nil,
+                          renderer: message.settings.renderer, log: false, recordMetrics: firstRefusal)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
             message.signals.add(recipient: recipient)
@@ -183,6 +188,7 @@ final class SubmissionSession: MilterSessionHandler {
         defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
         let queueID = context.macro("i") ?? ""
         glue.statistics.decided.add(1, ordering: .relaxed)
+        logRefusals(of: message, queueID: queueID)
         if let lock = message.trippedLock {
             return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
         }
@@ -209,10 +215,21 @@ final class SubmissionSession: MilterSessionHandler {
         }
     }
 
-    func abort(context: MilterContext) { transaction = nil }
+    func abort(context: MilterContext) {
+        if let message = transaction { logRefusals(of: message, queueID: nil) }
+        transaction = nil
+    }
     func close() {
+        if let message = transaction { logRefusals(of: message, queueID: nil) }
         transaction = nil
         glue.metrics.sessionsActive.decrement()
+    }
+
+    /// The RCPT refusals of a transaction that is ending, one line per verdict.
+    private func logRefusals(of message: Transaction, queueID: String?) {
+        guard !message.refusals.isEmpty else { return }
+        glue.logRefusals(message.refusals, account: message.account, path: message.path, queueID: queueID,
+                         acceptedRecipients: message.recipients)
     }
 
     /// Keeps the message that tripped a lock in Postfix's hold queue: evidence for the
@@ -235,25 +252,22 @@ final class SubmissionSession: MilterSessionHandler {
         return .accept
     }
 
+    /// The reply for a refusal, its metric and (unless the caller tallies it for
+    /// the end of the transaction) its log line.
     private func refuse(_ verdict: Verdict, account: AccountName, path: SubmissionPath, queueID: String?, renderer: NoticeRenderer,
-                        recipient: String? = nil, recordMetrics: Bool = true) -> MilterResponse {
+                        log: Bool = true, recordMetrics: Bool = true) -> MilterResponse {
         let now = glue.clock.now()
-        var metadata: Logger.Metadata = ["account": "\(account)", "path": "\(path.rawValue)"]
-        if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
-        if let recipient { metadata["recipient"] = "\(EnvelopeAddress.strip(recipient))" }
-        switch verdict {
-        case .overLimit(let breach):
-            if recordMetrics { glue.metrics.refused(breach.kind) }
-            metadata["limit"] = "\(breach.kind.logName)"
-            metadata["count"] = "\(breach.count)"
-            metadata["max"] = "\(breach.limit)"
-            glue.logger.notice("refused: over limit", metadata: metadata)
-        case .locked(let lock):
-            if recordMetrics { glue.metrics.lockedRefusals.increment() }
-            metadata["locked_by"] = "\(lock.actor)"
-            glue.logger.notice("refused: account locked", metadata: metadata)
-        default:
-            break
+        if recordMetrics {
+            switch verdict {
+            case .overLimit(let breach): glue.metrics.refused(breach.kind)
+            case .locked: glue.metrics.lockedRefusals.increment()
+            case .accept, .lockedNow: break
+            }
+        }
+        if log {
+            var metadata: Logger.Metadata = ["account": "\(account)", "path": "\(path.rawValue)"]
+            if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
+            glue.logRefusal(verdict, metadata: &metadata)
         }
         guard let reply = renderer.reply(for: verdict, account: account, path: path, now: now) else { return .continue }
         let text = MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines)
