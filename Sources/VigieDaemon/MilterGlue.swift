@@ -14,6 +14,13 @@ import VigieCore
 /// (`{auth_authen}`, `{daemon_name}`, `{mail_addr}`), so a MAIL stage would only
 /// cost a round trip (benchmarks/README.md).
 ///
+/// Unauthenticated mail on the relay listener (`{daemon_name}` =
+/// `relayDaemonName`: a process on the host, such as a web application, handing
+/// mail to smtpd on loopback) is a third path, `relay`: counted against the
+/// envelope sender's local part, foreign senders under `relay:foreign`, refused
+/// at RCPT like SMTP submission. Mail on any other listener without a login is
+/// mail from the internet and is never counted.
+///
 /// On the local sendmail(1) path nothing is refused before end of message, and
 /// never with a 4xx: Postfix treats a non-SMTP RCPT refusal as a configuration
 /// error, and a 4xx there leaves the mail in maildrop forever (POSTFIX-NOTES).
@@ -24,10 +31,15 @@ public final class MilterGlue: Sendable {
         public var renderer: NoticeRenderer
         public var normalizer: AccountNormalizer
         public var localDaemonName: String
-        public init(renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String) {
+        /// The `{daemon_name}` of the smtpd listener where processes on the host
+        /// relay without a login (`identity.relay_daemon_name`).
+        public var relayDaemonName: String
+        public init(renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String,
+                    relayDaemonName: String = "local-relay") {
             self.renderer = renderer
             self.normalizer = normalizer
             self.localDaemonName = localDaemonName
+            self.relayDaemonName = relayDaemonName
         }
     }
     private let current: ReloadableValue<Settings>
@@ -109,15 +121,23 @@ final class SubmissionSession: MilterSessionHandler {
     private func beginTransaction(context: MilterContext) -> (Transaction?, MilterResponse) {
         let settings = glue.settings
         let path: SubmissionPath
-        let account: AccountName?
+        var account: AccountName?
+        let daemonName = context.macro("{daemon_name}")
         if let login = context.macro("{auth_authen}"), !login.isEmpty {
             path = .smtp
             account = settings.normalizer.account(forLogin: login)
             // Fail closed: an authenticated sender Vigie cannot count is not let through unjudged.
             if account == nil { return (nil, glue.refuseUnusableLogin(login, normalizer: settings.normalizer)) }
-        } else if context.macro("{daemon_name}") == settings.localDaemonName {
+        } else if daemonName == settings.localDaemonName {
             path = .local
             account = settings.normalizer.account(forLocalSender: context.macro("{mail_addr}") ?? "")
+        } else if daemonName == settings.relayDaemonName {
+            // Fail closed: the envelope sender is whatever the process wrote. A
+            // sender that names no member, or names an exempt account (root), is
+            // counted under one shared account rather than let through unjudged.
+            path = .relay
+            let sender = settings.normalizer.account(forRelaySender: context.macro("{mail_addr}") ?? "")
+            account = glue.policy.isExempt(sender) ? AccountNormalizer.foreignRelaySender : sender
         } else {
             // Mail from the internet (or an unauthenticated client): never counted
             // against a member. Accept so Postfix stops calling us for this message.
@@ -129,8 +149,9 @@ final class SubmissionSession: MilterSessionHandler {
             return (nil, .accept)
         }
         // A locked account is refused by the check below, at this same RCPT.
-        // The client's network: nil on the local path (cleanup has no client), and
-        // nil for a missing or malformed macro, which never counts as a new network.
+        // The client's network: nil on the local path (cleanup has no client) and on
+        // the relay path (the client is the host itself), and nil for a missing or
+        // malformed macro, which never counts as a new network.
         let network = path == .smtp ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil
         return (Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network)), .continue)
     }
@@ -150,6 +171,8 @@ final class SubmissionSession: MilterSessionHandler {
         defer { transaction = message }
         let recipient = arguments.first ?? ""
         if glue.policy.isExempt(recipient: recipient) { return .continue }
+        // Relayed mail to the host's own domains stays here: only mail leaving counts.
+        if message.path == .relay, message.settings.normalizer.isLocal(recipient: recipient) { return .continue }
         message.recipients += 1
         if message.path == .local || message.trippedLock != nil {
             message.signals.add(recipient: recipient)

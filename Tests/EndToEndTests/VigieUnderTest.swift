@@ -55,14 +55,15 @@ final class VigieUnderTest {
     var controlSocket: String { directory + "/control.sock" }
 
     init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true,
-         extraMainCF: [String: String] = [:]) throws {
+         extraMainCF: [String: String] = [:], additionalServices: [String] = []) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
         let socket = "unix:\(directory)/milter/milter.sock"
         postfix = try PostfixInstance(
             milters: socket, nonSMTPMilters: socket,
             extraMainCF: ["milter_default_action": "tempfail"].merging(extraMainCF) { $1 },
-            extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"])
+            extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"],
+            additionalServices: additionalServices)
         configPath = directory + "/vigie.toml"
         metricsPort = try LoopbackPort.free()
         let config = """
