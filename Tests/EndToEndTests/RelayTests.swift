@@ -15,9 +15,12 @@ struct RelayTests {
         let relayPort = try LoopbackPort.free()
         let vigie = try VigieUnderTest(
             extraConfig: smallLimits + "\n[identity]\ndomains = [\"vigie.test\"]\n",
+            // conf/postfix/main.cf.relay: only the relay listener relays for mynetworks.
+            extraMainCF: ["smtpd_relay_restrictions": "permit_sasl_authenticated, defer_unauth_destination"],
             additionalServices: [
                 "127.0.0.1:\(relayPort) inet n - n - - smtpd -o syslog_name=postfix/relay"
-                    + " -o milter_macro_daemon_name=local-relay",
+                    + " -o milter_macro_daemon_name=local-relay"
+                    + " -o smtpd_relay_restrictions=permit_mynetworks,permit_sasl_authenticated,reject_unauth_destination",
             ])
         return (vigie, relayPort)
     }
@@ -81,6 +84,12 @@ struct RelayTests {
                                                      subject: "inbound \(number)")
             #expect(inbound.accepted, "\(inbound)")
         }
+        // With main.cf.relay, the ordinary listener no longer relays without a login:
+        // the relay listener is the only way out, and Vigie watches it.
+        let around = try vigie.postfix.sendSMTP(from: "www-data@vigie.test", to: ["friend@example.net"], subject: "around")
+        #expect(!around.accepted, "\(around)")
+        #expect(around.rcptTo("friend@example.net")?.code == 454 || around.rcptTo("friend@example.net")?.code == 450,
+                "\(around)")
         // Relayed from the host to a member: stays here, not counted.
         for number in 1...10 {
             let local = try Self.relay(port: relayPort, from: "www-data@vigie.test", to: ["alice@vigie.test"],
