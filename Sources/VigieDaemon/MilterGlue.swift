@@ -95,6 +95,8 @@ final class SubmissionSession: MilterSessionHandler {
 
     /// The message in progress from a member; nil for mail Vigie does not judge.
     private var transaction: Transaction?
+    /// The transaction in progress from a login Vigie cannot count: every RCPT refused.
+    private var unusableLogin: UnusableLoginAttempt?
 
     private struct Transaction {
         var account: AccountName
@@ -127,7 +129,10 @@ final class SubmissionSession: MilterSessionHandler {
             path = .smtp
             account = settings.normalizer.account(forLogin: login)
             // Fail closed: an authenticated sender Vigie cannot count is not let through unjudged.
-            if account == nil { return (nil, glue.refuseUnusableLogin(login, normalizer: settings.normalizer)) }
+            if account == nil {
+                unusableLogin = glue.unusableLogin(login, normalizer: settings.normalizer)
+                return (nil, .continue)
+            }
         } else if daemonName == settings.localDaemonName {
             path = .local
             account = settings.normalizer.account(forLocalSender: context.macro("{mail_addr}") ?? "")
@@ -163,9 +168,14 @@ final class SubmissionSession: MilterSessionHandler {
         // transaction ends at end of message or abort: no transaction here means
         // this is the message's first RCPT.
         if transaction == nil {
-            let (begun, answer) = beginTransaction(context: context)
-            guard let begun else { return answer }
-            transaction = begun
+            if unusableLogin == nil {
+                let (begun, answer) = beginTransaction(context: context)
+                if let begun { transaction = begun } else if unusableLogin == nil { return answer }
+            }
+            if unusableLogin != nil {
+                unusableLogin?.refusedRecipients += 1
+                return glue.refuseUnusableLogin()
+            }
         }
         guard var message = transaction else { return .continue }
         defer { transaction = message }
@@ -205,6 +215,11 @@ final class SubmissionSession: MilterSessionHandler {
     }
 
     func endOfMessage(context: MilterContext) -> MilterResponse {
+        if let attempt = unusableLogin {
+            // Every RCPT was refused, so Postfix should not get here; log it anyway.
+            glue.logUnusableLogin(attempt)
+            unusableLogin = nil
+        }
         guard let message = transaction else { return .continue }
         transaction = nil
         let started = ContinuousClock.now
@@ -238,14 +253,19 @@ final class SubmissionSession: MilterSessionHandler {
         }
     }
 
-    func abort(context: MilterContext) {
-        if let message = transaction { logRefusals(of: message, queueID: nil) }
-        transaction = nil
-    }
+    func abort(context: MilterContext) { endTransaction() }
     func close() {
-        if let message = transaction { logRefusals(of: message, queueID: nil) }
-        transaction = nil
+        endTransaction()
         glue.metrics.sessionsActive.decrement()
+    }
+
+    /// A transaction ends without end of message (abort, or the connection closed):
+    /// its refusals are logged now, once.
+    private func endTransaction() {
+        if let message = transaction { logRefusals(of: message, queueID: nil) }
+        if let attempt = unusableLogin { glue.logUnusableLogin(attempt) }
+        transaction = nil
+        unusableLogin = nil
     }
 
     /// The RCPT refusals of a transaction that is ending, one line per verdict.
