@@ -48,7 +48,9 @@ public final class LockNotifier: Sendable {
         let settings = current.withLock { $0 }
         guard settings.enabled else { return }
         var recipients = [settings.admin]
-        if settings.notifyMember {
+        // relay:foreign is everyone relaying from the host with a foreign sender: no
+        // member to tell, and not an address (relay:foreign@domain would bounce).
+        if settings.notifyMember, lock.account != AccountNormalizer.foreignRelaySender.value {
             recipients.append(settings.memberDomain.map { "\(lock.account)@\($0)" } ?? lock.account)
         }
         let everyone = recipients

@@ -113,6 +113,10 @@ struct RelayTests {
         #expect(foreign.rcptTo("friend@example.net")?.code == 450, "\(foreign)")
         let show = try vigie.ctl("show", "relay:foreign", "--json")
         #expect(show.stdout.contains("\"used\" : 3"), "\(show)")
+        // Locked like any account; the admins are told, and no "member" relay:foreign@.
+        for _ in 1...3 { _ = try Self.relay(port: relayPort, from: "a@b.example", to: ["friend@example.net"], subject: "z") }
+        _ = try vigie.daemon?.waitForOutput(containing: "lock notification sent account=relay:foreign to=admin@vigie.test\n",
+                                            timeout: 20)
 
         let metrics = try vigie.scrapeMetrics()
         #expect(vigie.metric("vigie_messages_total{verdict=\"inbound\"}", in: metrics) == 10, "\(metrics)")
