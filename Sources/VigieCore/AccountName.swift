@@ -109,6 +109,14 @@ public struct AccountNormalizer: Sendable {
     /// shares one budget, and one lock. The colon keeps it apart from Unix logins.
     public static let foreignRelaySender = AccountName(normalized: "relay:foreign")
 
+    /// The account every message on the relay path is counted against as well as
+    /// its sender's: all mail relayed from the host without a login.
+    ///
+    /// Why: the sender is chosen by the client, so a process writing a new local
+    /// part for each message would spread over as many accounts, each with fresh
+    /// limits. This one sees the whole flow, limits it and takes the burst lock.
+    public static let relayedFromHost = AccountName(normalized: "relay:all")
+
     /// The account for unauthenticated mail handed to the relay listener by a
     /// process on the host: the local part of a local envelope sender, like the
     /// sendmail path, else `foreignRelaySender`. Never nil: this path fails closed.

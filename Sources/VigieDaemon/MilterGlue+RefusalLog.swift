@@ -10,6 +10,8 @@ import VigieCore
 /// kind (a limit, or the lock), whatever the number of recipients.
 struct RefusalTally {
     struct Entry {
+        /// The account refused: the sender's, or on the relay path `relay:all`.
+        var account: AccountName
         /// The first refusal of this kind: its figures (count, max) are the ones logged.
         var verdict: Verdict
         var firstRecipient: String
@@ -19,11 +21,12 @@ struct RefusalTally {
 
     var isEmpty: Bool { entries.isEmpty }
 
-    mutating func add(_ verdict: Verdict, recipient: String) {
-        if let index = entries.firstIndex(where: { Self.sameKind($0.verdict, verdict) }) {
+    mutating func add(_ verdict: Verdict, account: AccountName, recipient: String) {
+        if let index = entries.firstIndex(where: { $0.account == account && Self.sameKind($0.verdict, verdict) }) {
             entries[index].recipients += 1
         } else {
-            entries.append(Entry(verdict: verdict, firstRecipient: EnvelopeAddress.strip(recipient), recipients: 1))
+            entries.append(Entry(account: account, verdict: verdict, firstRecipient: EnvelopeAddress.strip(recipient),
+                                 recipients: 1))
         }
     }
 
@@ -40,15 +43,16 @@ extension MilterGlue {
     /// One line per refusal verdict of a transaction: what was refused, how many
     /// recipients, how many were accepted. `queueID` is nil when the message never
     /// reached DATA (NOQUEUE).
-    func logRefusals(_ tally: RefusalTally, account: AccountName, path: SubmissionPath, queueID: String?,
+    func logRefusals(_ tally: RefusalTally, sender: AccountName, path: SubmissionPath, queueID: String?,
                      acceptedRecipients: Int) {
         for entry in tally.entries {
             var metadata: Logger.Metadata = [
-                "account": "\(account)", "path": "\(path.rawValue)",
+                "account": "\(entry.account)", "path": "\(path.rawValue)",
                 "refused_recipients": "\(entry.recipients)", "accepted_recipients": "\(acceptedRecipients)",
                 "first_recipient": "\(entry.firstRecipient)",
             ]
             if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
+            if entry.account != sender { metadata["sender_account"] = "\(sender)" }
             logRefusal(entry.verdict, metadata: &metadata)
         }
     }

@@ -107,6 +107,11 @@ final class SubmissionSession: MilterSessionHandler {
         var recipients = 0
         /// A refusal was already counted towards the burst rule for this message.
         var refusalCounted = false
+        /// On the relay path, the account the message also counts against
+        /// (`relay:all`, the whole flow from the host, whatever sender it writes).
+        var sharedAccount: AccountName?
+        /// A refusal by `sharedAccount` was already counted towards its burst rule.
+        var sharedRefusalCounted = false
         /// The recipients refused at RCPT, logged once when the transaction ends.
         var refusals = RefusalTally()
         /// This message tripped the burst lock: it is kept (quarantined), not delivered.
@@ -158,7 +163,11 @@ final class SubmissionSession: MilterSessionHandler {
         // the relay path (the client is the host itself), and nil for a missing or
         // malformed macro, which never counts as a new network.
         let network = path == .smtp ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil
-        return (Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network)), .continue)
+        var begun = Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network))
+        if path == .relay, account != AccountNormalizer.relayedFromHost, !glue.policy.isExempt(AccountNormalizer.relayedFromHost) {
+            begun.sharedAccount = AccountNormalizer.relayedFromHost
+        }
+        return (begun, .continue)
     }
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
@@ -189,8 +198,14 @@ final class SubmissionSession: MilterSessionHandler {
             return .continue
         }
 
-        let verdict = glue.policy.check(account: message.account, recipients: message.recipients,
+        var verdict = glue.policy.check(account: message.account, recipients: message.recipients,
                                         countsAsRefusal: !message.refusalCounted)
+        var judged = message.account
+        if case .accept = verdict, let shared = message.sharedAccount {
+            verdict = glue.policy.check(account: shared, recipients: message.recipients,
+                                        countsAsRefusal: !message.sharedRefusalCounted)
+            judged = shared
+        }
         switch verdict {
         case .accept:
             message.signals.add(recipient: recipient)
@@ -198,13 +213,13 @@ final class SubmissionSession: MilterSessionHandler {
         case .overLimit, .locked:
             // The message is counted once in the metrics, whatever its number of
             // refused recipients.
-            let firstRefusal = !message.refusalCounted
+            let firstRefusal = !message.refusalCounted && !message.sharedRefusalCounted
             message.recipients -= 1
-            message.refusalCounted = true
+            if judged == message.account { message.refusalCounted = true } else { message.sharedRefusalCounted = true }
             // Logged once per message and verdict when the transaction ends, not
             // here: a line per RCPT let one message flood mail.log.
-            message.refusals.add(verdict, recipient: recipient)
-            return refuse(verdict, account: message.account, path: message.path, queueID: nil,
+            message.refusals.add(verdict, account: judged, recipient: recipient)
+            return refuse(verdict, account: judged, path: message.path, queueID: nil,
                           renderer: message.settings.renderer, log: false, recordMetrics: firstRefusal)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
@@ -228,15 +243,24 @@ final class SubmissionSession: MilterSessionHandler {
         glue.statistics.decided.add(1, ordering: .relaxed)
         logRefusals(of: message, queueID: queueID)
         if let lock = message.trippedLock {
-            return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
+            return quarantine(lock: lock, account: AccountName(normalized: lock.account), queueID: queueID, context: context)
         }
         if message.recipients == 0 {
             // Only exempt recipients (postmaster, abuse): always let through, never counted.
             glue.metrics.accepted.increment()
             return .continue
         }
-        let verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
+        var verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
                                          countsAsRefusal: !message.refusalCounted, signals: message.signals)
+        var judged = message.account
+        if case .accept = verdict, let shared = message.sharedAccount {
+            // Counted against the sender already: should the whole flow refuse it
+            // now (another message took the last place since RCPT), the sender's
+            // counter keeps one message too many, on the safe side.
+            verdict = glue.policy.commit(account: shared, recipients: message.recipients, queueID: queueID,
+                                         countsAsRefusal: !message.sharedRefusalCounted)
+            judged = shared
+        }
         switch verdict {
         case .accept:
             glue.metrics.accepted.increment()
@@ -246,10 +270,10 @@ final class SubmissionSession: MilterSessionHandler {
             ])
             return .continue
         case .overLimit, .locked:
-            return refuse(verdict, account: message.account, path: message.path, queueID: queueID,
+            return refuse(verdict, account: judged, path: message.path, queueID: queueID,
                           renderer: message.settings.renderer)
         case .lockedNow(let lock, _):
-            return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
+            return quarantine(lock: lock, account: judged, queueID: queueID, context: context)
         }
     }
 
@@ -271,7 +295,7 @@ final class SubmissionSession: MilterSessionHandler {
     /// The RCPT refusals of a transaction that is ending, one line per verdict.
     private func logRefusals(of message: Transaction, queueID: String?) {
         guard !message.refusals.isEmpty else { return }
-        glue.logRefusals(message.refusals, account: message.account, path: message.path, queueID: queueID,
+        glue.logRefusals(message.refusals, sender: message.account, path: message.path, queueID: queueID,
                          acceptedRecipients: message.recipients)
     }
 

@@ -11,10 +11,10 @@ import VigieTestKit
 struct RelayTests {
     /// A private Postfix with a second smtpd on loopback, the relay listener, and
     /// the member domain configured so foreign senders and local recipients are known.
-    static func relayVigie() throws -> (VigieUnderTest, relayPort: Int) {
+    static func relayVigie(extraConfig: String = "") throws -> (VigieUnderTest, relayPort: Int) {
         let relayPort = try LoopbackPort.free()
         let vigie = try VigieUnderTest(
-            extraConfig: smallLimits + "\n[identity]\ndomains = [\"vigie.test\"]\n",
+            extraConfig: smallLimits + "\n[identity]\ndomains = [\"vigie.test\"]\n" + extraConfig,
             // conf/postfix/main.cf.relay: only the relay listener relays for mynetworks.
             extraMainCF: ["smtpd_relay_restrictions": "permit_sasl_authenticated, defer_unauth_destination"],
             additionalServices: [
@@ -77,7 +77,8 @@ struct RelayTests {
 
     @Test("internet mail to members is never counted; relayed mail to members is not; a foreign sender shares relay:foreign")
     func inboundAndLocalRecipientsAreNotCounted() throws {
-        let (vigie, relayPort) = try Self.relayVigie()
+        // Room in the whole flow for the senders below: each one's own limit is what is tested here.
+        let (vigie, relayPort) = try Self.relayVigie(extraConfig: "[accounts.\"relay:all\".messages]\nper_minute = 10\n")
         // Unauthenticated mail on the ordinary listener (port 25's place): inbound.
         for number in 1...10 {
             let inbound = try vigie.postfix.sendSMTP(from: "www-data@vigie.test", to: ["alice@vigie.test"],
@@ -121,5 +122,40 @@ struct RelayTests {
         let metrics = try vigie.scrapeMetrics()
         #expect(vigie.metric("vigie_messages_total{verdict=\"inbound\"}", in: metrics) == 10, "\(metrics)")
         #expect(!vigie.log().contains("account=alice"))
+    }
+}
+
+extension RelayTests {
+    @Test("a sender per message is no way around: the whole flow from the host (relay:all) is limited, then locked")
+    func rotatingSendersHitTheSharedAccount() throws {
+        let (vigie, relayPort) = try Self.relayVigie()
+        var results: [SMTPSendResult] = []
+        for number in 1...100 {
+            results.append(try Self.relay(port: relayPort, from: "user\(number)@vigie.test",
+                                          to: ["victim\(number)@example.net"], subject: "spam \(number)"))
+        }
+        let firstThree = results.prefix(3).allSatisfy { $0.accepted }
+        #expect(firstThree, "\(results.prefix(3))")
+        let fourth = try #require(results[3].rcptTo("victim4@example.net"), "\(results[3])")
+        #expect(fourth.code == 450 && fourth.enhancedCode == "4.7.1", "\(fourth)")
+        #expect(fourth.text.contains("relay:all"), "the notice names the account that refused: \(fourth)")
+        #expect(!results[4].accepted)
+        #expect(results[5].accepted, "the third refusal in a row locks relay:all; that message is held: \(results[5])")
+        let held = try #require(results[5].queueID)
+        try vigie.postfix.waitForQueue(timeout: 10) { queue in queue.contains { $0.queueID == held && $0.isHeld } }
+        for result in results.dropFirst(6) {
+            #expect(result.recipients.first?.response.code == 550, "\(result)")
+        }
+        let show = try vigie.ctl("show", "relay:all")
+        #expect(show.stdout.contains("LOCKED"), "\(show)")
+        _ = try vigie.daemon?.waitForOutput(containing: "lock notification sent account=relay:all to=admin@vigie.test\n",
+                                            timeout: 20)
+        _ = try vigie.daemon?.waitForOutput(containing: "first_recipient=victim100@example.net")
+        let refusal = vigie.log().split(separator: "\n").first { $0.contains("victim4@example.net") && $0.contains("refused:") }
+        #expect(refusal?.contains("account=relay:all") == true && refusal?.contains("sender_account=user4") == true,
+                "\(refusal ?? "no line")")
+        // Once unlocked (after the admin fixed the web application), mail flows again.
+        #expect(try vigie.ctl("unlock", "relay:all", "--reason", "CMS patched").succeeded)
+        #expect(try Self.relay(port: relayPort, from: "user101@vigie.test", to: ["a@example.net"], subject: "ok").accepted)
     }
 }

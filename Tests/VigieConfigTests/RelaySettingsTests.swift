@@ -1,4 +1,5 @@
 import Testing
+import VigieCore
 @testable import VigieConfig
 
 /// `[identity] relay_daemon_name`: the listener where the host relays without a login.
@@ -30,5 +31,17 @@ struct RelaySettingsTests {
         let error = try #require(configError("[identity]\nrelay_daemon_name = \"local relay\"\n"))
         #expect(error.key == "identity.relay_daemon_name", "\(error)")
         #expect(error.line == 2)
+    }
+
+    /// The relay accounts take limits like any account (vigie.toml's example).
+    @Test func relayAccountsTakeLimits() throws {
+        let config = try configuration("""
+        [accounts."relay:all".messages]
+        per_hour = 300
+        [accounts."relay:foreign".messages]
+        per_hour = 10
+        """)
+        #expect(config.policy.limits.accounts[AccountNormalizer.relayedFromHost]?.messages[.hour] == .maximum(300))
+        #expect(config.policy.limits.accounts[AccountNormalizer.foreignRelaySender]?.messages[.hour] == .maximum(10))
     }
 }
