@@ -17,9 +17,11 @@ import VigieCore
 /// Unauthenticated mail on the relay listener (`{daemon_name}` =
 /// `relayDaemonName`: a process on the host, such as a web application, handing
 /// mail to smtpd on loopback) is a third path, `relay`: counted against the
-/// envelope sender's local part, foreign senders under `relay:foreign`, refused
-/// at RCPT like SMTP submission. Mail on any other listener without a login is
-/// mail from the internet and is never counted.
+/// envelope sender's local part, foreign senders under `relay:foreign`, and every
+/// message under `relay:all` as well (the sender is the client's choice, so the
+/// whole flow needs a limit of its own), refused at RCPT like SMTP submission.
+/// Mail on any other listener without a login is mail from the internet and is
+/// never counted.
 ///
 /// On the local sendmail(1) path nothing is refused before end of message, and
 /// never with a 4xx: Postfix treats a non-SMTP RCPT refusal as a configuration
