@@ -98,6 +98,41 @@ public struct AccountNormalizer: Sendable {
         }
         return account(forLogin: address)
     }
+
+    /// The account mail relayed from the host without a login is counted under
+    /// when its envelope sender is not a local address (`account(forLocalSender:)`
+    /// is nil: a foreign domain, the null sender, an unusable local part).
+    ///
+    /// Why one shared account rather than letting it through: the envelope sender
+    /// is whatever the process on the host wrote, so a compromised web application
+    /// could otherwise escape every limit by writing a foreign sender. All such mail
+    /// shares one budget, and one lock. The colon keeps it apart from Unix logins.
+    public static let foreignRelaySender = AccountName(normalized: "relay:foreign")
+
+    /// The account every message on the relay path is counted against as well as
+    /// its sender's: all mail relayed from the host without a login.
+    ///
+    /// Why: the sender is chosen by the client, so a process writing a new local
+    /// part for each message would spread over as many accounts, each with fresh
+    /// limits. This one sees the whole flow, limits it and takes the burst lock.
+    public static let relayedFromHost = AccountName(normalized: "relay:all")
+
+    /// The account for unauthenticated mail handed to the relay listener by a
+    /// process on the host: the local part of a local envelope sender, like the
+    /// sendmail path, else `foreignRelaySender`. Never nil: this path fails closed.
+    public func account(forRelaySender sender: String) -> AccountName {
+        account(forLocalSender: sender) ?? Self.foreignRelaySender
+    }
+
+    /// Whether `recipient` is in one of `localDomains`: relayed mail to it stays on
+    /// the host and is not counted. False for every recipient when no domain is
+    /// configured (any domain is local for logins, so none can be told local here).
+    public func isLocal(recipient: String) -> Bool {
+        guard !localDomains.isEmpty else { return false }
+        let address = EnvelopeAddress.strip(recipient)
+        guard let at = address.lastIndex(of: "@") else { return false }
+        return localDomains.contains(address[address.index(after: at)...].lowercased())
+    }
 }
 
 /// Why a SASL login cannot be an account name. The raw values are log words.

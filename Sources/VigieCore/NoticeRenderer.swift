@@ -72,7 +72,7 @@ public struct NoticeRenderer: Sendable {
             bounceParts.append(Self.fill(notice.bounce, filled))
         }
         switch path {
-        case .smtp:
+        case .smtp, .relay:
             return SMTPReply(code: status.code, enhancedCode: status.enhancedCode, lines: lines.map(ReplyText.finishLine))
         case .local:
             // One line: Postfix turns line breaks into "__" in the bounce.

@@ -12,9 +12,9 @@ public enum ReplyTable {
 
     public static func status(_ refusal: RefusalClass, path: SubmissionPath) -> (code: String, enhancedCode: String) {
         switch (refusal, path) {
-        case (.overWindowLimit, .smtp): ("450", "4.7.1")
-        case (.tooManyRecipients, .smtp): ("452", "4.5.3")
-        case (.locked, .smtp): ("550", "5.7.1")
+        case (.overWindowLimit, .smtp), (.overWindowLimit, .relay): ("450", "4.7.1")
+        case (.tooManyRecipients, .smtp), (.tooManyRecipients, .relay): ("452", "4.5.3")
+        case (.locked, .smtp), (.locked, .relay): ("550", "5.7.1")
         case (.overWindowLimit, .local): ("550", "5.7.1")
         case (.tooManyRecipients, .local): ("550", "5.5.3")
         case (.locked, .local): ("550", "5.7.1")

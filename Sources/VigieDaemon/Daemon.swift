@@ -114,7 +114,8 @@ public enum Daemon {
             renderer: NoticeRenderer(languages: configuration.notices.languages, contact: configuration.notices.contact,
                                      timeZone: timeZone),
             normalizer: configuration.identity.normalizer,
-            localDaemonName: configuration.identity.localDaemonName)
+            localDaemonName: configuration.identity.localDaemonName,
+            relayDaemonName: configuration.identity.relayDaemonName)
     }
 
     static func notifierSettings(_ configuration: VigieConfiguration) -> LockNotifier.Settings {

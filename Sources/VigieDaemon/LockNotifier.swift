@@ -37,6 +37,8 @@ public final class LockNotifier: Sendable {
     private let logger: Logger
     private let queue = DispatchQueue(label: "vigie.notifier")
 
+    static let relayAccounts: Set<String> = [AccountNormalizer.foreignRelaySender.value, AccountNormalizer.relayedFromHost.value]
+
     public init(settings: Settings, logger: Logger) {
         self.current = Mutex(settings)
         self.logger = logger
@@ -48,7 +50,9 @@ public final class LockNotifier: Sendable {
         let settings = current.withLock { $0 }
         guard settings.enabled else { return }
         var recipients = [settings.admin]
-        if settings.notifyMember {
+        // relay:foreign and relay:all are mail relayed from the host, not a member:
+        // no one to tell, and no address (relay:foreign@domain would bounce).
+        if settings.notifyMember, !Self.relayAccounts.contains(lock.account) {
             recipients.append(settings.memberDomain.map { "\(lock.account)@\($0)" } ?? lock.account)
         }
         let everyone = recipients

@@ -14,6 +14,15 @@ import VigieCore
 /// (`{auth_authen}`, `{daemon_name}`, `{mail_addr}`), so a MAIL stage would only
 /// cost a round trip (benchmarks/README.md).
 ///
+/// Unauthenticated mail on the relay listener (`{daemon_name}` =
+/// `relayDaemonName`: a process on the host, such as a web application, handing
+/// mail to smtpd on loopback) is a third path, `relay`: counted against the
+/// envelope sender's local part, foreign senders under `relay:foreign`, and every
+/// message under `relay:all` as well (the sender is the client's choice, so the
+/// whole flow needs a limit of its own), refused at RCPT like SMTP submission.
+/// Mail on any other listener without a login is mail from the internet and is
+/// never counted.
+///
 /// On the local sendmail(1) path nothing is refused before end of message, and
 /// never with a 4xx: Postfix treats a non-SMTP RCPT refusal as a configuration
 /// error, and a 4xx there leaves the mail in maildrop forever (POSTFIX-NOTES).
@@ -24,10 +33,15 @@ public final class MilterGlue: Sendable {
         public var renderer: NoticeRenderer
         public var normalizer: AccountNormalizer
         public var localDaemonName: String
-        public init(renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String) {
+        /// The `{daemon_name}` of the smtpd listener where processes on the host
+        /// relay without a login (`identity.relay_daemon_name`).
+        public var relayDaemonName: String
+        public init(renderer: NoticeRenderer, normalizer: AccountNormalizer, localDaemonName: String,
+                    relayDaemonName: String = "local-relay") {
             self.renderer = renderer
             self.normalizer = normalizer
             self.localDaemonName = localDaemonName
+            self.relayDaemonName = relayDaemonName
         }
     }
     private let current: ReloadableValue<Settings>
@@ -83,6 +97,8 @@ final class SubmissionSession: MilterSessionHandler {
 
     /// The message in progress from a member; nil for mail Vigie does not judge.
     private var transaction: Transaction?
+    /// The transaction in progress from a login Vigie cannot count: every RCPT refused.
+    private var unusableLogin: UnusableLoginAttempt?
 
     private struct Transaction {
         var account: AccountName
@@ -93,6 +109,13 @@ final class SubmissionSession: MilterSessionHandler {
         var recipients = 0
         /// A refusal was already counted towards the burst rule for this message.
         var refusalCounted = false
+        /// On the relay path, the account the message also counts against
+        /// (`relay:all`, the whole flow from the host, whatever sender it writes).
+        var sharedAccount: AccountName?
+        /// A refusal by `sharedAccount` was already counted towards its burst rule.
+        var sharedRefusalCounted = false
+        /// The recipients refused at RCPT, logged once when the transaction ends.
+        var refusals = RefusalTally()
         /// This message tripped the burst lock: it is kept (quarantined), not delivered.
         var trippedLock: AccountLock?
         /// Where it comes from and goes to, for the suspicion score.
@@ -107,15 +130,26 @@ final class SubmissionSession: MilterSessionHandler {
     private func beginTransaction(context: MilterContext) -> (Transaction?, MilterResponse) {
         let settings = glue.settings
         let path: SubmissionPath
-        let account: AccountName?
+        var account: AccountName?
+        let daemonName = context.macro("{daemon_name}")
         if let login = context.macro("{auth_authen}"), !login.isEmpty {
             path = .smtp
             account = settings.normalizer.account(forLogin: login)
             // Fail closed: an authenticated sender Vigie cannot count is not let through unjudged.
-            if account == nil { return (nil, glue.refuseUnusableLogin(login, normalizer: settings.normalizer)) }
-        } else if context.macro("{daemon_name}") == settings.localDaemonName {
+            if account == nil {
+                unusableLogin = glue.unusableLogin(login, normalizer: settings.normalizer)
+                return (nil, .continue)
+            }
+        } else if daemonName == settings.localDaemonName {
             path = .local
             account = settings.normalizer.account(forLocalSender: context.macro("{mail_addr}") ?? "")
+        } else if daemonName == settings.relayDaemonName {
+            // Fail closed: the envelope sender is whatever the process wrote. A
+            // sender that names no member, or names an exempt account (root), is
+            // counted under one shared account rather than let through unjudged.
+            path = .relay
+            let sender = settings.normalizer.account(forRelaySender: context.macro("{mail_addr}") ?? "")
+            account = glue.policy.isExempt(sender) ? AccountNormalizer.foreignRelaySender : sender
         } else {
             // Mail from the internet (or an unauthenticated client): never counted
             // against a member. Accept so Postfix stops calling us for this message.
@@ -127,10 +161,15 @@ final class SubmissionSession: MilterSessionHandler {
             return (nil, .accept)
         }
         // A locked account is refused by the check below, at this same RCPT.
-        // The client's network: nil on the local path (cleanup has no client), and
-        // nil for a missing or malformed macro, which never counts as a new network.
+        // The client's network: nil on the local path (cleanup has no client) and on
+        // the relay path (the client is the host itself), and nil for a missing or
+        // malformed macro, which never counts as a new network.
         let network = path == .smtp ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil
-        return (Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network)), .continue)
+        var begun = Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network))
+        if path == .relay, account != AccountNormalizer.relayedFromHost, !glue.policy.isExempt(AccountNormalizer.relayedFromHost) {
+            begun.sharedAccount = AccountNormalizer.relayedFromHost
+        }
+        return (begun, .continue)
     }
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
@@ -140,22 +179,35 @@ final class SubmissionSession: MilterSessionHandler {
         // transaction ends at end of message or abort: no transaction here means
         // this is the message's first RCPT.
         if transaction == nil {
-            let (begun, answer) = beginTransaction(context: context)
-            guard let begun else { return answer }
-            transaction = begun
+            if unusableLogin == nil {
+                let (begun, answer) = beginTransaction(context: context)
+                if let begun { transaction = begun } else if unusableLogin == nil { return answer }
+            }
+            if unusableLogin != nil {
+                unusableLogin?.refusedRecipients += 1
+                return glue.refuseUnusableLogin()
+            }
         }
         guard var message = transaction else { return .continue }
         defer { transaction = message }
         let recipient = arguments.first ?? ""
         if glue.policy.isExempt(recipient: recipient) { return .continue }
+        // Relayed mail to the host's own domains stays here: only mail leaving counts.
+        if message.path == .relay, message.settings.normalizer.isLocal(recipient: recipient) { return .continue }
         message.recipients += 1
         if message.path == .local || message.trippedLock != nil {
             message.signals.add(recipient: recipient)
             return .continue
         }
 
-        let verdict = glue.policy.check(account: message.account, recipients: message.recipients,
+        var verdict = glue.policy.check(account: message.account, recipients: message.recipients,
                                         countsAsRefusal: !message.refusalCounted)
+        var judged = message.account
+        if case .accept = verdict, let shared = message.sharedAccount {
+            verdict = glue.policy.check(account: shared, recipients: message.recipients,
+                                        countsAsRefusal: !message.sharedRefusalCounted)
+            judged = shared
+        }
         switch verdict {
         case .accept:
             message.signals.add(recipient: recipient)
@@ -163,11 +215,14 @@ final class SubmissionSession: MilterSessionHandler {
         case .overLimit, .locked:
             // The message is counted once in the metrics, whatever its number of
             // refused recipients.
-            let firstRefusal = !message.refusalCounted
+            let firstRefusal = !message.refusalCounted && !message.sharedRefusalCounted
             message.recipients -= 1
-            message.refusalCounted = true
-            return refuse(verdict, account: message.account, path: .smtp, queueID: nil, renderer: message.settings.renderer,
-                          recipient: recipient, recordMetrics: firstRefusal)
+            if judged == message.account { message.refusalCounted = true } else { message.sharedRefusalCounted = true }
+            // Logged once per message and verdict when the transaction ends, not
+            // here: a line per RCPT let one message flood mail.log.
+            message.refusals.add(verdict, account: judged, recipient: recipient)
+            return refuse(verdict, account: judged, path: message.path, queueID: nil,
+                          renderer: message.settings.renderer, log: false, recordMetrics: firstRefusal)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
             message.signals.add(recipient: recipient)
@@ -177,22 +232,37 @@ final class SubmissionSession: MilterSessionHandler {
     }
 
     func endOfMessage(context: MilterContext) -> MilterResponse {
+        if let attempt = unusableLogin {
+            // Every RCPT was refused, so Postfix should not get here; log it anyway.
+            glue.logUnusableLogin(attempt)
+            unusableLogin = nil
+        }
         guard let message = transaction else { return .continue }
         transaction = nil
         let started = ContinuousClock.now
         defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
         let queueID = context.macro("i") ?? ""
         glue.statistics.decided.add(1, ordering: .relaxed)
+        logRefusals(of: message, queueID: queueID)
         if let lock = message.trippedLock {
-            return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
+            return quarantine(lock: lock, account: AccountName(normalized: lock.account), queueID: queueID, context: context)
         }
         if message.recipients == 0 {
             // Only exempt recipients (postmaster, abuse): always let through, never counted.
             glue.metrics.accepted.increment()
             return .continue
         }
-        let verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
+        var verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
                                          countsAsRefusal: !message.refusalCounted, signals: message.signals)
+        var judged = message.account
+        if case .accept = verdict, let shared = message.sharedAccount {
+            // Counted against the sender already: should the whole flow refuse it
+            // now (another message took the last place since RCPT), the sender's
+            // counter keeps one message too many, on the safe side.
+            verdict = glue.policy.commit(account: shared, recipients: message.recipients, queueID: queueID,
+                                         countsAsRefusal: !message.sharedRefusalCounted)
+            judged = shared
+        }
         switch verdict {
         case .accept:
             glue.metrics.accepted.increment()
@@ -202,17 +272,33 @@ final class SubmissionSession: MilterSessionHandler {
             ])
             return .continue
         case .overLimit, .locked:
-            return refuse(verdict, account: message.account, path: message.path, queueID: queueID,
+            return refuse(verdict, account: judged, path: message.path, queueID: queueID,
                           renderer: message.settings.renderer)
         case .lockedNow(let lock, _):
-            return quarantine(lock: lock, account: message.account, queueID: queueID, context: context)
+            return quarantine(lock: lock, account: judged, queueID: queueID, context: context)
         }
     }
 
-    func abort(context: MilterContext) { transaction = nil }
+    func abort(context: MilterContext) { endTransaction() }
     func close() {
-        transaction = nil
+        endTransaction()
         glue.metrics.sessionsActive.decrement()
+    }
+
+    /// A transaction ends without end of message (abort, or the connection closed):
+    /// its refusals are logged now, once.
+    private func endTransaction() {
+        if let message = transaction { logRefusals(of: message, queueID: nil) }
+        if let attempt = unusableLogin { glue.logUnusableLogin(attempt) }
+        transaction = nil
+        unusableLogin = nil
+    }
+
+    /// The RCPT refusals of a transaction that is ending, one line per verdict.
+    private func logRefusals(of message: Transaction, queueID: String?) {
+        guard !message.refusals.isEmpty else { return }
+        glue.logRefusals(message.refusals, sender: message.account, path: message.path, queueID: queueID,
+                         acceptedRecipients: message.recipients)
     }
 
     /// Keeps the message that tripped a lock in Postfix's hold queue: evidence for the
@@ -235,25 +321,22 @@ final class SubmissionSession: MilterSessionHandler {
         return .accept
     }
 
+    /// The reply for a refusal, its metric and (unless the caller tallies it for
+    /// the end of the transaction) its log line.
     private func refuse(_ verdict: Verdict, account: AccountName, path: SubmissionPath, queueID: String?, renderer: NoticeRenderer,
-                        recipient: String? = nil, recordMetrics: Bool = true) -> MilterResponse {
+                        log: Bool = true, recordMetrics: Bool = true) -> MilterResponse {
         let now = glue.clock.now()
-        var metadata: Logger.Metadata = ["account": "\(account)", "path": "\(path.rawValue)"]
-        if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
-        if let recipient { metadata["recipient"] = "\(EnvelopeAddress.strip(recipient))" }
-        switch verdict {
-        case .overLimit(let breach):
-            if recordMetrics { glue.metrics.refused(breach.kind) }
-            metadata["limit"] = "\(breach.kind.logName)"
-            metadata["count"] = "\(breach.count)"
-            metadata["max"] = "\(breach.limit)"
-            glue.logger.notice("refused: over limit", metadata: metadata)
-        case .locked(let lock):
-            if recordMetrics { glue.metrics.lockedRefusals.increment() }
-            metadata["locked_by"] = "\(lock.actor)"
-            glue.logger.notice("refused: account locked", metadata: metadata)
-        default:
-            break
+        if recordMetrics {
+            switch verdict {
+            case .overLimit(let breach): glue.metrics.refused(breach.kind)
+            case .locked: glue.metrics.lockedRefusals.increment()
+            case .accept, .lockedNow: break
+            }
+        }
+        if log {
+            var metadata: Logger.Metadata = ["account": "\(account)", "path": "\(path.rawValue)"]
+            if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
+            glue.logRefusal(verdict, metadata: &metadata)
         }
         guard let reply = renderer.reply(for: verdict, account: account, path: path, now: now) else { return .continue }
         let text = MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines)

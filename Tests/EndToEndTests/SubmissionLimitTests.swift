@@ -43,8 +43,37 @@ struct SubmissionLimitTests {
         for id in queueIDs {
             #expect(log.contains("]: \(id): accepted account=alice path=smtp recipients=1\n"), "\(log)")
         }
-        #expect(log.contains("]: NOQUEUE: refused: over limit account=alice count=3 limit=messages/minute max=3 path=smtp recipient=friend@example.net\n"),
-                "\(log)")
+        // The refusal line is written when the transaction ends (here at QUIT).
+        let refusal = "]: NOQUEUE: refused: over limit accepted_recipients=0 account=alice count=3"
+            + " first_recipient=friend@example.net limit=messages/minute max=3 path=smtp refused_recipients=1\n"
+        _ = try vigie.daemon?.waitForOutput(containing: refusal)
+    }
+
+    @Test("a message refused at many RCPTs writes one refusal line with counts, not one per recipient")
+    func oneRefusalLinePerMessage() throws {
+        let vigie = try VigieUnderTest()
+        // 60 recipients over a cap of 5: 55 refused at RCPT, 5 accepted, one line.
+        let recipients = (1...60).map { "r\($0)@example.net" }
+        let result = try vigie.submit(as: "dave", to: recipients)
+        #expect(result.accepted, "\(result)")
+        #expect(result.acceptedRecipients.count == 5)
+        let id = try #require(result.queueID)
+        _ = try vigie.daemon?.waitForOutput(containing: "]: \(id): refused: over limit accepted_recipients=5 account=dave"
+            + " count=6 first_recipient=r6@example.net limit=recipients/message max=5 path=smtp refused_recipients=55\n")
+        // Over the per-minute limit, every one of 40 recipients refused: one NOQUEUE line.
+        for _ in 1...2 { #expect(try vigie.submit(as: "dave").accepted) }
+        let refused = try vigie.submit(as: "dave", to: Array(recipients.prefix(40)))
+        #expect(!refused.accepted, "\(refused)")
+        _ = try vigie.daemon?.waitForOutput(containing: "refused_recipients=40\n")
+        // Let a late duplicate show up if there were one.
+        Thread.sleep(forTimeInterval: 0.3)
+        let lines = vigie.log().split(separator: "\n").filter { $0.contains(": refused: ") }
+        #expect(lines.count == 2, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last?.contains("NOQUEUE: refused: over limit accepted_recipients=0 account=dave") == true,
+                "\(lines.joined(separator: "\n"))")
+        // The metric still counts messages, not recipients.
+        let metrics = try vigie.scrapeMetrics()
+        #expect(vigie.metric("vigie_messages_total{verdict=\"over_limit\"}", in: metrics) == 2, "\(metrics)")
     }
 
     @Test("too many recipients in one message: 452 4.5.3 on the extra ones, the rest goes through")

@@ -60,12 +60,12 @@ final class VigieUnderTest {
     var controlSocket: String { directory + "/control.sock" }
 
     init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true,
-         extraMainCF: [String: String] = [:], dovecot: DovecotInstance? = nil) throws {
+         extraMainCF: [String: String] = [:], additionalServices: [String] = [], dovecot: DovecotInstance? = nil) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
         let socket = "unix:\(directory)/milter/milter.sock"
         self.dovecot = dovecot
-        var services: [String] = []
+        var services = additionalServices
         if let dovecot {
             let port = try LoopbackPort.free()
             services.append(dovecot.postfixSubmissionService(port: port))

@@ -47,6 +47,31 @@ struct AccountNameTests {
         #expect(AccountNormalizer().account(forLocalSender: "<alice@other.example>") == .alice)
     }
 
+    /// The relay path fails closed: every sender lands on some account.
+    @Test func relaySender() {
+        let normalizer = AccountNormalizer(localDomains: ["example.org"])
+        let foreign = AccountNormalizer.foreignRelaySender
+        #expect(foreign.value == "relay:foreign")
+        #expect(normalizer.account(forRelaySender: "<Alice@Example.org>") == .alice)
+        #expect(normalizer.account(forRelaySender: "<alice@other.example>") == foreign)
+        #expect(normalizer.account(forRelaySender: "<>") == foreign)
+        #expect(normalizer.account(forRelaySender: "") == foreign)
+        #expect(normalizer.account(forRelaySender: "<a\u{0A}b@example.org>") == foreign)
+        #expect(normalizer.account(forRelaySender: "<\(String(repeating: "x", count: 300))@example.org>") == foreign)
+        // Without local domains every domain is local (as for logins).
+        #expect(AccountNormalizer().account(forRelaySender: "<alice@other.example>") == .alice)
+    }
+
+    @Test func localRecipients() {
+        let normalizer = AccountNormalizer(localDomains: ["example.org"])
+        #expect(normalizer.isLocal(recipient: "<bob@Example.ORG>"))
+        #expect(!normalizer.isLocal(recipient: "<bob@example.org.evil.example>"))
+        #expect(!normalizer.isLocal(recipient: "<bob@other.example>"))
+        #expect(!normalizer.isLocal(recipient: "bob"))
+        // No domain configured: nothing can be told local, everything counts.
+        #expect(!AccountNormalizer().isLocal(recipient: "<bob@example.org>"))
+    }
+
     /// The byte-level fast paths (a login already normalised, `strip` on UTF-8)
     /// must agree with the plain definitions written over Characters.
     @Test func fastPathsAgreeWithTheDefinitions() {
