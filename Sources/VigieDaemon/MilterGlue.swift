@@ -252,8 +252,12 @@ final class SubmissionSession: MilterSessionHandler {
             glue.metrics.accepted.increment()
             return .continue
         }
+        // The relay path is limited and burst-locked but not scored: an application
+        // on the host (password resets, contact forms) writes to new people by
+        // nature, so novelty says nothing about it.
         var verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
-                                         countsAsRefusal: !message.refusalCounted, signals: message.signals)
+                                         countsAsRefusal: !message.refusalCounted,
+                                         signals: message.path == .relay ? nil : message.signals)
         var judged = message.account
         if case .accept = verdict, let shared = message.sharedAccount {
             // Counted against the sender already: should the whole flow refuse it

@@ -55,7 +55,7 @@ struct DovecotSASLTests {
         for id in queueIDs {
             #expect(log.contains("]: \(id): accepted account=camille path=smtp recipients=1\n"), "\(log)")
         }
-        #expect(log.contains("]: NOQUEUE: refused: over limit account=camille count=3 limit=messages/minute max=3 path=smtp recipient=friend@example.net\n"),
+        #expect(log.contains("]: NOQUEUE: refused: over limit accepted_recipients=0 account=camille count=3 first_recipient=friend@example.net limit=messages/minute max=3 path=smtp refused_recipients=1\n"),
                 "\(log)")
     }
 
