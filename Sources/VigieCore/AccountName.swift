@@ -57,7 +57,12 @@ public struct AccountNormalizer: Sendable {
         if let at = name.lastIndex(of: "@") {
             let domain = name[name.index(after: at)...]
             if localDomains.isEmpty || localDomains.contains(String(domain)) {
-                name = String(name[..<at])
+                // What is left must be a login as it stands: blanks before the `@`
+                // are trimmed now, and a second `@` (`a@b@host`) is refused. Either
+                // would make a name that normalises to another account when it
+                // comes back (`vigiectl show`, the store): `a@b` → `a`.
+                name = String(name[..<at]).trimmingWhitespace()
+                if name.utf8.contains(UInt8(ascii: "@")) { return nil }
             }
         }
         guard !name.isEmpty, name.utf8.count <= 256,
