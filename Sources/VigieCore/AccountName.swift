@@ -65,7 +65,12 @@ public struct AccountNormalizer: Sendable {
         if let at = name.lastIndex(of: "@") {
             let domain = name[name.index(after: at)...]
             if localDomains.isEmpty || localDomains.contains(String(domain)) {
-                name = String(name[..<at])
+                // What is left must be a login as it stands: blanks before the `@`
+                // are trimmed now, and a second `@` (`a@b@host`) is refused. Either
+                // would make a name that normalises to another account when it
+                // comes back (`vigiectl show`, the store): `a@b` → `a`.
+                name = String(name[..<at]).trimmingWhitespace()
+                if name.utf8.contains(UInt8(ascii: "@")) { return .failure(.secondAtSign) }
             }
         }
         guard !name.isEmpty else { return .failure(.noLocalPart) }
@@ -145,6 +150,8 @@ public enum UnusableLogin: String, Error, Sendable, CaseIterable {
     case tooLong = "too-long"
     /// A control character (CR, LF, NUL, DEL...), which would also break log lines.
     case controlCharacter = "control-character"
+    /// `a@b@host`: an @ left in the name once the local domain is taken off.
+    case secondAtSign = "second-at-sign"
 }
 
 extension String {

@@ -1,6 +1,7 @@
 /// DNS wire format (RFC 1035 §4), only what a stub resolver needs: build one
 /// question with EDNS0, and read a response defensively (every length is checked;
-/// compression pointers may only point backwards, so a hostile packet cannot loop).
+/// compression pointers may only point backwards, at most 16 per name, so a hostile
+/// packet can neither loop nor make one name cost a walk over the whole packet).
 enum DNSMessage {
     static let ednsPayloadSize: UInt16 = 1232
 
@@ -31,6 +32,30 @@ enum DNSMessage {
         // OPT pseudo-record: root name, type 41, class = UDP payload size.
         bytes += [0, 0, 41, UInt8(ednsPayloadSize >> 8), UInt8(ednsPayloadSize & 0xff), 0, 0, 0, 0, 0, 0]
         return bytes
+    }
+
+    /// Whether `response` answers `query`: same id, QR set, one question with the
+    /// query's name (ASCII case-insensitively, RFC 4343), type and class, compared as
+    /// wire bytes. Anything else is not our answer, however well-formed: the
+    /// resolver ignores it and keeps waiting (RFC 5452 §3).
+    static func isResponse(_ response: [UInt8], to query: [UInt8]) -> Bool {
+        guard response.count >= 12, query.count >= 12,
+              response[0] == query[0], response[1] == query[1], response[2] & 0x80 != 0,
+              response[4] == 0, response[5] == 1 else { return false }
+        // The query's question: its name (uncompressed, we wrote it) and 4 bytes.
+        var end = 12
+        while end < query.count, query[end] != 0 { end += 1 + Int(query[end]) }
+        end += 5
+        guard end <= query.count, response.count >= end else { return false }
+        for index in 12..<end {
+            let a = query[index], b = response[index]
+            guard a == b || (Self.isASCIILetter(a) && a | 0x20 == b | 0x20) else { return false }
+        }
+        return true
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
     }
 
     struct Parsed {
@@ -102,6 +127,9 @@ enum DNSMessage {
     }
 
     struct Reader {
+        /// Most compression pointers followed while reading one name.
+        static let maximumPointerHops = 16
+
         let packet: [UInt8]
         var offset = 0
 
@@ -121,6 +149,7 @@ enum DNSMessage {
             var position = offset
             var jumped = false
             var total = 0
+            var hops = 0
             while true {
                 guard position < packet.count else { throw .malformedResponse("name overruns packet") }
                 let length = Int(packet[position])
@@ -129,6 +158,11 @@ enum DNSMessage {
                     let target = (length & 0x3f) << 8 | Int(packet[position + 1])
                     // Backwards only: a forward or self pointer could loop forever.
                     guard target < position else { throw .malformedResponse("forward compression pointer") }
+                    // Backwards pointers end, but a chain of them can make one name
+                    // cost a walk over the whole packet; a compressor writes one per
+                    // name, so a handful is generous.
+                    hops += 1
+                    guard hops <= Self.maximumPointerHops else { throw .malformedResponse("more than \(Self.maximumPointerHops) compression pointers in one name") }
                     if !jumped { offset = position + 2 }
                     jumped = true
                     position = target
@@ -142,10 +176,32 @@ enum DNSMessage {
                 guard position + 1 + length <= packet.count else { throw .malformedResponse("label overruns packet") }
                 total += length + 1
                 guard total <= 255 else { throw .malformedResponse("name too long") }
-                labels.append(String(decoding: packet[(position + 1)...(position + length)], as: UTF8.self).lowercased())
+                labels.append(Self.presentation(packet[(position + 1)...(position + length)]))
                 position += 1 + length
             }
             return labels.joined(separator: ".")
+        }
+
+        /// A label in presentation form (RFC 1035 §5.1), lower-cased: `.` and `\`
+        /// escaped, bytes outside printable ASCII as `\DDD`. A label is any bytes on
+        /// the wire; written bare, `a.b` as one label would read as two, and a
+        /// question for `example.com` could be answered by one that is not.
+        static func presentation(_ label: ArraySlice<UInt8>) -> String {
+            var text: [UInt8] = []
+            text.reserveCapacity(label.count)
+            for byte in label {
+                switch byte {
+                case UInt8(ascii: "."), UInt8(ascii: "\\"):
+                    text += [UInt8(ascii: "\\"), byte]
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                    text.append(byte | 0x20)
+                case 0x21..<0x7F:
+                    text.append(byte)
+                default:
+                    text += [UInt8(ascii: "\\"), 0x30 + byte / 100, 0x30 + byte / 10 % 10, 0x30 + byte % 10]
+                }
+            }
+            return String(decoding: text, as: UTF8.self)
         }
     }
 }

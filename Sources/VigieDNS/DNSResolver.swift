@@ -7,9 +7,12 @@ import Synchronization
 /// concurrency's pool). Safe under many threads: the only shared state is the
 /// cache behind a mutex, and no lock is held during network I/O.
 ///
-/// Security: queries carry a random id and go out on a fresh connected socket,
-/// answers must echo the question; no recursion of our own, so point it at a
-/// validating local resolver (unbound) for DNSSEC.
+/// Security: each query has a random id and a random source port (CSPRNG), and
+/// only an answer from the queried server's address and port with the same id and
+/// question is taken; anything else is ignored until the deadline
+/// (`DNSTransport`). Truncated answers are asked again over TCP (16 KiB at most);
+/// a failed TCP retry is a temperror, never "no record". No recursion of our own,
+/// so point it at a validating local resolver (unbound) for DNSSEC.
 /// Diagnostics: every failure is a `DNSFailure` naming the server and the cause;
 /// `statistics` counts queries, cache hits and failures.
 /// Known limitations: no DNSSEC validation, no single-flight for identical
@@ -102,11 +105,11 @@ public final class DNSResolver: Sendable {
                 let now = ContinuousClock.now
                 guard now < deadline else { return .failure(.timedOut) }
                 let attemptDeadline = min(deadline, now.advanced(by: configuration.attemptTimeout))
-                let id = UInt16.random(in: .min ... .max)
+                let id = DNSRandom.transactionID()
                 statistics.queriesSent.add(1, ordering: .relaxed)
                 do {
                     let wire = try DNSTransport.exchange(query: DNSMessage.query(id: id, name: name, type: type),
-                                                         id: id, with: server, deadline: attemptDeadline)
+                                                         with: server, deadline: attemptDeadline)
                     return .success(try answer(from: wire, name: name, type: type, server: server))
                 } catch {
                     lastFailure = error

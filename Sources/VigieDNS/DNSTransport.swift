@@ -4,12 +4,25 @@ import Glibc
 
 /// One query/response exchange with one server over UDP (TCP when truncated),
 /// never blocking past `deadline`: every wait is a `poll` bounded by the time left.
+///
+/// Security (RFC 5452): each query goes out from a fresh socket bound to a random
+/// port, with a random id (`DNSRandom`). An answer is accepted only from the queried
+/// address and port, with the query's id and question (`DNSMessage.isResponse`);
+/// anything else is dropped and the wait goes on until the deadline, so a forged
+/// datagram can at worst cost the real answer's wait, never replace it. A
+/// truncated answer is asked again over TCP, and if TCP fails the lookup fails
+/// (temperror): the truncated answer is never used as "no record".
 enum DNSTransport {
-    static func exchange(query: [UInt8], id: UInt16, with server: NameserverAddress,
+    /// Largest answer read over TCP. The length prefix allows 65535; a 4096-bit DKIM
+    /// key or a long SPF record is far under this, and a server sending more is
+    /// refused rather than buffered.
+    static let maximumTCPAnswerBytes = 16_384
+
+    static func exchange(query: [UInt8], with server: NameserverAddress,
                          deadline: ContinuousClock.Instant) throws(DNSFailure) -> [UInt8] {
-        let packet = try udp(query: query, id: id, server: server, deadline: deadline)
-        if packet.count > 2, packet[2] & 0x02 != 0 { // TC
-            return try tcp(query: query, id: id, server: server, deadline: deadline)
+        let packet = try udp(query: query, server: server, deadline: deadline)
+        if packet[2] & 0x02 != 0 { // TC
+            return try tcp(query: query, server: server, deadline: deadline)
         }
         return packet
     }
@@ -40,12 +53,13 @@ enum DNSTransport {
         }
     }
 
-    private static func udp(query: [UInt8], id: UInt16, server: NameserverAddress,
+    private static func udp(query: [UInt8], server: NameserverAddress,
                             deadline: ContinuousClock.Instant) throws(DNSFailure) -> [UInt8] {
         let fd = try openSocket(server, type: Int32(SOCK_DGRAM.rawValue))
         defer { close(fd) }
-        // A connected UDP socket only receives from that server (no spoofed answers
-        // from elsewhere) and reports ICMP port unreachable as ECONNREFUSED.
+        try bindRandomPort(fd, server)
+        // Connected: the kernel drops datagrams from elsewhere and reports ICMP port
+        // unreachable as ECONNREFUSED; the source is still checked below.
         guard server.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
             throw .network("connect \(server): \(String(cString: strerror(errno)))")
         }
@@ -55,17 +69,37 @@ enum DNSTransport {
         var buffer = [UInt8](repeating: 0, count: 65535)
         while true {
             guard wait(fd, Int16(POLLIN), deadline: deadline) else { throw .timedOut }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            var source = sockaddr_storage()
+            var sourceLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let n = buffer.withUnsafeMutableBytes { bytes in
+                withUnsafeMutablePointer(to: &source) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &sourceLength)
+                    }
+                }
+            }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw .network("recv \(server): \(String(cString: strerror(errno)))")
             }
-            // Ignore stray datagrams whose id does not match; keep waiting.
-            if n >= 12, UInt16(buffer[0]) << 8 | UInt16(buffer[1]) == id { return Array(buffer[0..<n]) }
+            let packet = Array(buffer[0..<n])
+            if server.isSource(source), DNSMessage.isResponse(packet, to: query) { return packet }
+            // Not our answer (stray, late, or forged): keep waiting for the real one.
         }
     }
 
-    private static func tcp(query: [UInt8], id: UInt16, server: NameserverAddress,
+    /// Binds `fd` to a random port; a few tries, since another socket may hold the
+    /// port drawn. After that the kernel picks (Linux randomises its choice too).
+    private static func bindRandomPort(_ fd: Int32, _ server: NameserverAddress) throws(DNSFailure) {
+        for _ in 0..<8 {
+            if server.withLocalSockaddr(port: DNSRandom.sourcePort(), { bind(fd, $0, $1) }) == 0 { return }
+            guard errno == EADDRINUSE || errno == EACCES else {
+                throw .network("bind: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private static func tcp(query: [UInt8], server: NameserverAddress,
                             deadline: ContinuousClock.Instant) throws(DNSFailure) -> [UInt8] {
         let fd = try openSocket(server, type: Int32(SOCK_STREAM.rawValue))
         defer { close(fd) }
@@ -104,9 +138,14 @@ enum DNSTransport {
             return bytes
         }
         let header = try read(2)
-        let packet = try read(Int(header[0]) << 8 | Int(header[1]))
-        guard packet.count >= 12, UInt16(packet[0]) << 8 | UInt16(packet[1]) == id else {
-            throw .malformedResponse("TCP answer id mismatch")
+        let length = Int(header[0]) << 8 | Int(header[1])
+        guard length <= maximumTCPAnswerBytes else {
+            throw .malformedResponse("TCP answer from \(server) of \(length) bytes (at most \(maximumTCPAnswerBytes))")
+        }
+        let packet = try read(length)
+        // One query per connection: whatever else comes back is not an answer to it.
+        guard DNSMessage.isResponse(packet, to: query) else {
+            throw .malformedResponse("TCP answer from \(server) does not match the query")
         }
         return packet
     }

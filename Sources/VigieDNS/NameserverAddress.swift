@@ -65,6 +65,42 @@ public struct NameserverAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Calls `body` with the wildcard address of this server's family and `port`:
+    /// where a query's socket is bound before it connects to the server.
+    func withLocalSockaddr<R>(port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        if family == AF_INET {
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_port = port.bigEndian
+            return withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = port.bigEndian
+        return withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    }
+
+    /// Whether a datagram's source (`recvfrom`'s address) is this server: same
+    /// family, address and port.
+    func isSource(_ storage: sockaddr_storage) -> Bool {
+        let sourceFamily = Int32(storage.ss_family)
+        return withUnsafeBytes(of: storage) { raw in
+            if family == AF_INET, sourceFamily == AF_INET {
+                let sa = raw.load(as: sockaddr_in.self)
+                return UInt16(bigEndian: sa.sin_port) == port && withUnsafeBytes(of: sa.sin_addr) { Array($0) } == addressBytes
+            }
+            if family == AF_INET6, sourceFamily == AF_INET6 {
+                let sa = raw.load(as: sockaddr_in6.self)
+                return UInt16(bigEndian: sa.sin6_port) == port && withUnsafeBytes(of: sa.sin6_addr) { Array($0) } == addressBytes
+            }
+            return false
+        }
+    }
+
     /// The servers in /etc/resolv.conf, for when none is configured.
     public static func systemDefaults(path: String = "/etc/resolv.conf") -> [NameserverAddress] {
         guard let file = fopen(path, "r") else { return [] }

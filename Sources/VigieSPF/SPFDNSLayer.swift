@@ -65,9 +65,14 @@ private func spfDNSLookup(server: UnsafeMutablePointer<SPF_dns_server_t>?, domai
     case .success(let a):
         answer = a
     }
+    let isRecordLookup = recordType == .txt || recordType == .spf
     switch answer.status {
-    case .nameDoesNotExist: return empty(hostNotFound)
-    case .noData: return empty(noData)
+    case .nameDoesNotExist:
+        SPFVoidLookups.recordVoid(name: name, isRecordLookup: isRecordLookup)
+        return empty(hostNotFound)
+    case .noData:
+        SPFVoidLookups.recordVoid(name: name, isRecordLookup: isRecordLookup)
+        return empty(noData)
     case .records: break
     }
     guard let rr = SPF_dns_rr_new_init(server, domain, type, Int32(clamping: answer.ttl), netdbSuccess) else { return nil }

@@ -17,7 +17,8 @@ import Glibc
 /// broken. libspf2 1.2.10's macro expander has had overflow bugs
 /// (CVE-2021-20314, fixed in Debian's 1.2.10-7.2): keep the package updated.
 /// Diagnostics: the outcome's `reason` names the libspf2 error or mechanism.
-/// Known limitations: libspf2 1.2.10 does not count void lookups (RFC 7208 §4.6.4).
+/// Void lookups (RFC 7208 §4.6.4), which libspf2 1.2.10 does not count, are counted
+/// by the DNS layer (`SPFVoidLookups`): more than two make the check a permerror.
 public final class SPFVerifier: @unchecked Sendable {
     // @unchecked: `server` is only read after init (libspf2 treats it as const
     // during checks), and `dnsLayer` is immutable; both freed in deinit.
@@ -84,8 +85,11 @@ public final class SPFVerifier: @unchecked Sendable {
         _ = SPF_request_set_env_from(request, checked)
 
         var response: UnsafeMutablePointer<SPF_response_t>? = nil
-        let status = DNSDeadline.withDeadline(ContinuousClock.now.advanced(by: checkTimeout)) {
-            SPF_request_query_mailfrom(request, &response)
+        let checkedDomain = checked.split(separator: "@").last.map(String.init) ?? checked
+        let (status, voids) = SPFVoidLookups.counting(domain: sender.isEmpty ? helo : checkedDomain) {
+            DNSDeadline.withDeadline(ContinuousClock.now.advanced(by: checkTimeout)) {
+                SPF_request_query_mailfrom(request, &response)
+            }
         }
         defer { if let response { SPF_response_free(response) } }
         guard let response else { return outcome(.temperror, String(cString: SPF_strerror(status))) }
@@ -100,6 +104,10 @@ public final class SPFVerifier: @unchecked Sendable {
             }
         }
         let result = SPFVerifier.result(SPF_response_result(response), errcode: errcode)
+        // libspf2 went on past the limit; RFC 7208 §4.6.4 ends the check there.
+        if voids > SPFVoidLookups.limit && result != .temperror {
+            return outcome(.permerror, "more than \(SPFVoidLookups.limit) void DNS lookups (RFC 7208 4.6.4)")
+        }
         var reason: String? = nil
         if errcode != SPF_E_SUCCESS {
             reason = String(cString: SPF_strerror(errcode))

@@ -54,7 +54,10 @@ public final class SRSCodec: Sendable {
             srsLocal = Array("SRS1".utf8) + [configuration.separator] + hash + [sep] + address.domain + [sep] + srsUser
         case .srs1:
             // Another forwarder's SRS1: re-sign its first host and user for this host.
-            guard let fields = SRSCodec.split(local[5...], into: 3), !fields[1].isEmpty, !fields[2].isEmpty else {
+            // The first forwarder's host must be a domain: `reverse` refuses any
+            // other, so wrapping it would issue an address whose bounces we refuse.
+            guard let fields = SRSCodec.split(local[5...], into: 3), !fields[1].isEmpty, !fields[2].isEmpty,
+                  fields[1].allSatisfy(MailAddress.isDomainByte) else {
                 return .unchanged(.malformedSRS)
             }
             let hash = try SRSHash.create(key: signingKey, fields: [fields[1], fields[2]],

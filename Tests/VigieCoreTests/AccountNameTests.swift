@@ -30,6 +30,23 @@ struct AccountNameTests {
         #expect(AccountNormalizer().normalize(login: login) == .failure(problem))
     }
 
+    /// Found by fuzz/Targets/account-name.swift: `@@x` made the account `@`, and
+    /// `a@b@host` the account `a@b`, which normalise to other accounts when an admin
+    /// types them back (`@` → none, `a@b` → `a`); `bob @host` kept a trailing blank.
+    @Test(arguments: ["@@\u{FFFD}", "a@b@example.org", "@@x"])
+    func aSecondAtSignIsRefused(login: String) {
+        #expect(AccountNormalizer().account(forLogin: login) == nil)
+    }
+
+    @Test func normalisedNamesNormaliseToThemselves() {
+        for login in ["bob @example.org", "Bob\t@Example.org", " ALICE@x ", "élise@x"] {
+            let account = AccountNormalizer().account(forLogin: login)
+            #expect(account != nil, "\(login.debugDescription)")
+            if let account { #expect(AccountNormalizer().account(forLogin: account.value) == account, "\(login.debugDescription)") }
+        }
+        #expect(AccountNormalizer().account(forLogin: "bob @example.org")?.value == "bob")
+    }
+
     @Test func longestUsableLogin() {
         let name = String(repeating: "a", count: 256)
         #expect(AccountNormalizer().account(forLogin: name)?.value == name)
@@ -102,7 +119,10 @@ struct AccountNameTests {
 
     static func referenceAccount(_ login: String) -> AccountName? {
         var name = referenceTrim(login).lowercased()
-        if let at = name.lastIndex(of: "@") { name = String(name[..<at]) }
+        if let at = name.lastIndex(of: "@") {
+            name = referenceTrim(String(name[..<at]))
+            if name.contains("@") { return nil }
+        }
         guard !name.isEmpty, name.utf8.count <= 256,
               !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" }) else { return nil }
         return AccountName(normalized: name)

@@ -64,6 +64,18 @@ struct SRSCodecTests {
         #expect(try codec.forward("SRS1=abc@fwd.example", now: fixedNow) == .unchanged(.malformedSRS))
     }
 
+    /// Found by fuzz/Targets/srs.swift: another host's SRS1 whose forwarder field is
+    /// not a domain was wrapped, and `reverse` then refused the address it had made.
+    @Test("an SRS1 sender whose forwarder field is not a domain is not wrapped")
+    func srs1WithABadForwarderIsLeftAlone() throws {
+        let codec = try makeCodec()
+        #expect(try codec.forward("SRS1=HHHH=HHH<TT==HHHH=TT=orig.example=bob@fwd.example", now: fixedNow) == .unchanged(.malformedSRS))
+        guard case .rewritten(let wrapped) = try codec.forward("SRS1=HHHH=first.example==HHHH=TT=orig.example=bob@fwd.example", now: fixedNow) else {
+            Issue.record("a well-formed SRS1 was not wrapped"); return
+        }
+        #expect(try codec.reverse(wrapped, now: fixedNow) == .original("SRS0=HHHH=TT=orig.example=bob@first.example"))
+    }
+
     @Test("round trips over generated addresses: international, quoted, long")
     func roundTrips() throws {
         let codec = try makeCodec()
