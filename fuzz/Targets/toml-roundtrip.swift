@@ -18,6 +18,11 @@ public func fuzzTOMLRoundTrip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int3
         if let line = error.line { require(line >= 1 && line <= lines, "error at line \(line) of \(lines): \(error)") }
         return 0
     }
+    // `[a.b.c]` headers and dotted keys nest tables without the parser's inline
+    // nesting limit (each path has its own cap of 32 parts), so a valid document can
+    // be deeper than the printer's all-inline form may be. Those are not printable
+    // this way; every shallower one must round-trip.
+    guard TOMLPrinter.depth(document.root) <= TOMLParser.maximumDepth else { return 0 }
     let printed = TOMLPrinter.document(document.root)
     let reparsed: TOMLDocument
     do {
@@ -68,6 +73,19 @@ enum TOMLPrinter {
             }
         }
         return out + "\""
+    }
+
+    /// How deep the inline form of `table`'s values nests arrays and tables.
+    static func depth(_ table: TOMLTable) -> Int {
+        table.entries.map { depth($0.value) }.max() ?? 0
+    }
+
+    static func depth(_ value: TOMLValue) -> Int {
+        switch value.kind {
+        case .array(let items): return 1 + (items.map(depth).max() ?? 0)
+        case .table(let table): return 1 + depth(table)
+        default: return 0
+        }
     }
 
     /// Equal values, ignoring where they were written (NaN equals NaN; 0.0 and -0.0 differ).
