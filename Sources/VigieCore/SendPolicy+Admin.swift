@@ -32,11 +32,12 @@ extension SendPolicy {
             let wasLocked = shard.locks.removeValue(forKey: account) != nil
             // The episode is over: a score left at the lock threshold would lock the
             // member again on their next message to a stranger.
-            let cleared = shard.accounts.modifyExisting(account) { entry in
+            let known = shard.accounts.modifyExisting(account) { entry -> Bool in
                 Self.clearCounts(&entry)
                 entry.history.clearScore()
-            }
-            if cleared != nil { shard.dirty.insert(account) }
+                return true
+            } ?? false
+            if known { shard.dirty.insert(account) }
             return wasLocked
         }
         return ended ?? (wasLocked ? AccountLock(account: account, lockedAt: clock.now(), actor: actor, reason: reason) : nil)
