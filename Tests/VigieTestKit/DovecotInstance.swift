@@ -53,8 +53,7 @@ public final class DovecotInstance: @unchecked Sendable {
     private let lock = NSLock()
     private var process: LaunchedProcess?
     private var removed = false
-    private var watchdog: pid_t?
-    private var watchdogPipe: Int32 = -1
+    private var watchdog: ParentDeathWatchdog?
 
     /// Writes the configuration into a fresh temporary directory; `start()` runs it.
     ///
@@ -339,44 +338,19 @@ public final class DovecotInstance: @unchecked Sendable {
     /// It is given the master's pid (also its process group) rather than reading
     /// run/master.pid, which Dovecot writes only a moment after it starts.
     private func startWatchdog(masterPID: pid_t) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { return }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer {
-            close(fds[0])
-            if devNull >= 0 { close(devNull) }
-        }
         let keep = TestDirectory.keepRequested ? "1" : ""
         let script = """
-            while read -r _line; do :; done
             kill -TERM "$3" 2>/dev/null
             sleep 2
             kill -KILL -"$3" 2>/dev/null
             [ -n "$2" ] || rm -rf "$1"
             """
-        do {
-            watchdog = try Spawner.spawn(
-                executable: "/bin/sh", arguments: ["-c", script, "vigie-dovecot-watchdog", rootDirectory, keep, String(masterPID)],
-                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
-                stdin: fds[0], stdout: devNull, stderr: devNull, workingDirectory: nil)
-            watchdogPipe = fds[1]
-        } catch {
-            close(fds[1])
-        }
+        watchdog = ParentDeathWatchdog(name: "vigie-dovecot-watchdog", script: script, arguments: [rootDirectory, keep, String(masterPID)])
     }
 
-    /// Kills and reaps the watchdog before closing its pipe, so it does not act (lock held).
+    /// Stops the watchdog, so it does not act (lock held).
     private func stopWatchdog() {
-        if let watchdog {
-            kill(watchdog, SIGKILL)
-            _ = Spawner.reap(watchdog, block: true)
-            self.watchdog = nil
-        }
-        if watchdogPipe >= 0 {
-            close(watchdogPipe)
-            watchdogPipe = -1
-        }
+        watchdog?.stop()
+        watchdog = nil
     }
 }

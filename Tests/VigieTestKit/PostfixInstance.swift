@@ -113,8 +113,7 @@ public final class PostfixInstance: @unchecked Sendable {
     private var running = false
     private var pid: pid_t?
     private var removed = false
-    private var watchdog: pid_t?
-    private var watchdogPipe: Int32 = -1
+    private var watchdog: ParentDeathWatchdog?
 
     /// Writes the configuration into a fresh temporary directory; `start()` runs it.
     ///
@@ -667,19 +666,8 @@ public final class PostfixInstance: @unchecked Sendable {
     /// A `sh` that blocks reading a pipe only this process holds; at EOF (this process
     /// is gone, however it ended) it stops Postfix and removes the directory (lock held).
     private func startWatchdog() {
-        var fds: [Int32] = [-1, -1]
-        // pipe2 is hidden from Swift; our spawns close every descriptor above 2 anyway.
-        guard pipe(&fds) == 0 else { return }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer {
-            close(fds[0])
-            if devNull >= 0 { close(devNull) }
-        }
         let keep = TestDirectory.keepRequested ? "1" : ""
         let script = """
-            while read -r _line; do :; done
             pid=$(tr -dc 0-9 < "$1/spool/pid/master.pid" 2>/dev/null)
             if [ -n "$pid" ]; then
                 kill -TERM "$pid" 2>/dev/null
@@ -689,28 +677,13 @@ public final class PostfixInstance: @unchecked Sendable {
             fi
             [ -n "$2" ] || rm -rf "$1"
             """
-        do {
-            watchdog = try Spawner.spawn(
-                executable: "/bin/sh", arguments: ["-c", script, "vigie-postfix-watchdog", rootDirectory, keep],
-                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"],
-                stdin: fds[0], stdout: devNull, stderr: devNull, workingDirectory: nil)
-            watchdogPipe = fds[1]
-        } catch {
-            close(fds[1])
-        }
+        watchdog = ParentDeathWatchdog(name: "vigie-postfix-watchdog", script: script, arguments: [rootDirectory, keep])
     }
 
-    /// Kills and reaps the watchdog before closing its pipe, so it does not act (lock held).
+    /// Stops the watchdog, so it does not act (lock held).
     private func stopWatchdog() {
-        if let watchdog {
-            kill(watchdog, SIGKILL)
-            _ = Spawner.reap(watchdog, block: true)
-            self.watchdog = nil
-        }
-        if watchdogPipe >= 0 {
-            close(watchdogPipe)
-            watchdogPipe = -1
-        }
+        watchdog?.stop()
+        watchdog = nil
     }
 
     // MARK: Private: stale instances from crashed runs
