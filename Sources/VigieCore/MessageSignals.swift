@@ -29,6 +29,4 @@ public struct MessageSignals: Sendable {
         }
     }
 
-    /// The sampled recipients.
-    public var recipients: some Collection<RecipientFingerprint> { (0..<sampled).lazy.map { sample[$0] } }
 }

@@ -59,5 +59,4 @@ struct NoveltySketch: Sendable, Equatable {
         return wasKnown
     }
 
-    var isEmpty: Bool { insertedSinceRotation == 0 && (0..<Self.words).allSatisfy { previous[$0] == 0 && current[$0] == 0 } }
 }

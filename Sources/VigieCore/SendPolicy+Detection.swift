@@ -43,6 +43,8 @@ extension SendPolicy {
         shard(for: account).state.withLock { shard in
             shard.accounts.modify(account) { entry in
                 entry.history.trust(network, now: now, settings: detection)
+                // An account trusted before it ever sent: without an activity time the
+                // flush would find its history past retention and forget it.
                 if entry.packed.lastActivity == 0 { entry.packed.lastActivity = now }
                 entry.isDirty = true
             }

@@ -8,6 +8,7 @@ extension SendPolicy {
         let now = clock.now().milliseconds
         let window = burstWindow
         let detection = configured.detection
+        let retention = detection.historyRetention.milliseconds
         var changes: [(AccountName, AccountCounters?)] = []
         var histories: [(AccountName, SendingHistory?)] = []
         for shard in shards {
@@ -23,7 +24,7 @@ extension SendPolicy {
                         // outlives idle counters (a member who writes once a month), up to
                         // the retention.
                         let keepsHistory = !entry.history.isEmpty
-                            && now - entry.packed.lastActivity < detection.historyRetention.milliseconds
+                            && now - entry.packed.lastActivity < retention
                         return (entry.packed.isIdle(at: now) && !keepsHistory, entry.counters,
                                 entry.history.isEmpty ? nil : entry.history)
                     }

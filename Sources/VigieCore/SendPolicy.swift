@@ -49,6 +49,9 @@ public final class SendPolicy: Sendable {
     }
 
     public var settings: PolicySettings { configured.settings }
+    /// Whether messages are scored (`[detection] enabled`), read without copying the
+    /// settings: the glue asks once per transaction.
+    public var scoresMessages: Bool { configured.detection.enabled }
     var configured: Configured { current.value }
     let groups: any GroupDirectory
     let store: any StateStore

@@ -119,7 +119,10 @@ final class SubmissionSession: MilterSessionHandler {
         /// This message tripped the burst lock: it is kept (quarantined), not delivered.
         var trippedLock: AccountLock?
         /// Where it comes from and goes to, for the suspicion score.
-        var signals: MessageSignals
+        /// Where it comes from and goes to, for the suspicion score; nil when the
+        /// message is not scored (detection off, or the relay path), so nothing is
+        /// parsed or hashed for it.
+        var signals: MessageSignals?
     }
 
     init(glue: MilterGlue) { self.glue = glue }
@@ -161,11 +164,17 @@ final class SubmissionSession: MilterSessionHandler {
             return (nil, .accept)
         }
         // A locked account is refused by the check below, at this same RCPT.
-        // The client's network: nil on the local path (cleanup has no client) and on
-        // the relay path (the client is the host itself), and nil for a missing or
-        // malformed macro, which never counts as a new network.
-        let network = path == .smtp ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil
-        var begun = Transaction(account: account, settings: settings, path: path, signals: MessageSignals(network: network))
+        // Scored: members' mail on the SMTP and local paths. The relay path is
+        // limited and burst-locked but not scored: an application on the host
+        // (password resets, contact forms) writes to new people by nature.
+        var signals: MessageSignals?
+        if path != .relay, glue.policy.scoresMessages {
+            // The client's network: nil on the local path (cleanup has no client), and
+            // nil for a missing or malformed macro, which never counts as a new network.
+            signals = MessageSignals(network: path == .smtp
+                ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil)
+        }
+        var begun = Transaction(account: account, settings: settings, path: path, signals: signals)
         if path == .relay, account != AccountNormalizer.relayedFromHost, !glue.policy.isExempt(AccountNormalizer.relayedFromHost) {
             begun.sharedAccount = AccountNormalizer.relayedFromHost
         }
@@ -196,7 +205,7 @@ final class SubmissionSession: MilterSessionHandler {
         if message.path == .relay, message.settings.normalizer.isLocal(recipient: recipient) { return .continue }
         message.recipients += 1
         if message.path == .local || message.trippedLock != nil {
-            message.signals.add(recipient: recipient)
+            message.signals?.add(recipient: recipient)
             return .continue
         }
 
@@ -210,7 +219,7 @@ final class SubmissionSession: MilterSessionHandler {
         }
         switch verdict {
         case .accept:
-            message.signals.add(recipient: recipient)
+            message.signals?.add(recipient: recipient)
             return .continue
         case .overLimit, .locked:
             // The message is counted once in the metrics, whatever its number of
@@ -225,7 +234,7 @@ final class SubmissionSession: MilterSessionHandler {
                           renderer: message.settings.renderer, log: false, recordMetrics: firstRefusal)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
-            message.signals.add(recipient: recipient)
+            message.signals?.add(recipient: recipient)
             message.trippedLock = lock
             return .continue
         }
@@ -252,12 +261,8 @@ final class SubmissionSession: MilterSessionHandler {
             glue.metrics.accepted.increment()
             return .continue
         }
-        // The relay path is limited and burst-locked but not scored: an application
-        // on the host (password resets, contact forms) writes to new people by
-        // nature, so novelty says nothing about it.
         var verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
-                                         countsAsRefusal: !message.refusalCounted,
-                                         signals: message.path == .relay ? nil : message.signals)
+                                         countsAsRefusal: !message.refusalCounted, signals: message.signals)
         var judged = message.account
         if case .accept = verdict, let shared = message.sharedAccount {
             // Counted against the sender already: should the whole flow refuse it

@@ -63,6 +63,9 @@ struct RelayTests {
 
         let show = try vigie.ctl("show", "www-data")
         #expect(show.stdout.contains("LOCKED"), "\(show)")
+        // Limited and locked, but not scored: the relay path teaches the history nothing.
+        let json = try vigie.ctl("show", "www-data", "--json").stdout
+        #expect(json.contains("\"messages\" : 0"), "\(json)")
         let log = vigie.log()
         #expect(log.contains("accepted account=www-data path=relay recipients=1\n"), "\(log)")
         #expect(log.contains("quarantined: message tripped the burst lock"))
