@@ -186,6 +186,14 @@ final class SQLiteConnection {
         return try statement.step() ? statement.optionalText(at: 0) : nil
     }
 
+    /// The first column of every row `sql` returns, as text (NULL as "").
+    func textColumn(_ sql: String) throws -> [String] {
+        let statement = try prepare(sql)
+        var rows: [String] = []
+        while try statement.step() { rows.append(statement.optionalText(at: 0) ?? "") }
+        return rows
+    }
+
     /// Runs `body` inside one write transaction, committing if it returns and
     /// rolling back if it throws.
     ///

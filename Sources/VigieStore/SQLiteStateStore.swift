@@ -33,15 +33,43 @@ public final class SQLiteStateStore: StateStore {
         try self.init(path: path, busyTimeoutMilliseconds: SQLiteConnection.defaultBusyTimeoutMilliseconds)
     }
 
-    /// For tests that provoke SQLITE_BUSY without waiting five seconds.
-    init(path: String, busyTimeoutMilliseconds: Int32) throws {
+    /// Opens the state file as the daemon does: writes wait at most
+    /// `busyTimeoutMilliseconds` for another process's transaction (`[daemon]
+    /// decision_timeout`: a lock is written before the reply, so this bounds the
+    /// decision), and with `verifyIntegrity` the whole file is checked first.
+    ///
+    /// Why check at start: SQLite reports damage only on the pages a query reads. A
+    /// damaged page of the locks table holding no lock in force today, or of the audit
+    /// trail, would let the daemon start and fail later, on a write, mid-burst. The
+    /// quick check reads every page once (0.05 s for the 53 MB file of 100k accounts
+    /// with counters and histories, `sqlite3 FILE "PRAGMA quick_check"`) and turns
+    /// that into a refused start naming the file and what to do.
+    public init(path: String, busyTimeoutMilliseconds: Int32, verifyIntegrity: Bool = false) throws {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        if verifyIntegrity { try Self.verifyIntegrity(connection, path: path) }
         try SQLiteSchema.migrate(connection)
         // The migration read (and maybe wrote) the file: the -wal and -shm exist now.
         try connection.restrictFileModes()
         connection.allowCheckpointOnClose()
         self.path = path
         self.connection = Mutex(connection)
+    }
+
+    /// `PRAGMA quick_check`, as a `SQLiteError` (code corrupt) naming the file and
+    /// the first problems SQLite found.
+    static func verifyIntegrity(_ connection: SQLiteConnection, path: String) throws {
+        let problems: [String]
+        do {
+            problems = try connection.textColumn("PRAGMA quick_check(5)")
+        } catch let error as SQLiteError {
+            // Damage bad enough that the check itself stops on it.
+            throw SQLiteError(code: .corrupt, extendedCode: error.extendedCode,
+                              message: "the file fails SQLite's integrity check (\(error.message))",
+                              context: "cannot use \(path)", remedy: SQLiteError.remedy(for: .corrupt))
+        }
+        guard problems != ["ok"] else { return }
+        throw SQLiteError(code: .corrupt, message: "the file fails SQLite's integrity check (\(problems.joined(separator: "; ")))",
+                          context: "cannot use \(path)", remedy: SQLiteError.remedy(for: .corrupt))
     }
 
     // MARK: Locks

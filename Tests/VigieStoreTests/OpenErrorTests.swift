@@ -128,4 +128,42 @@ private let runningAsRoot = geteuid() == 0
             #expect((try? Data(contentsOf: URL(fileURLWithPath: file))) == before[index], "\(file) was changed")
         }
     }
+
+    @Test("a damaged page that no start-up query reads is found by the check at start, with what to do")
+    func damageAnywhereRefusesTheDaemonsOpen() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.sqlite")
+        do {
+            let store = try SQLiteStateStore(path: path)
+            for day in 0..<200 {
+                try store.recordAudit(AuditEvent(at: UnixTime(seconds: 1_764_000_000 + Int64(day) * 86_400), account: "camille",
+                                                 action: .reset, actor: "admin", reason: "reset number \(day)"))
+            }
+            try store.checkpoint()
+        }
+        let auditRoot = try #require(try SQLiteConnection(path: path, mode: .readOnly)
+            .scalarInt64("SELECT rootpage FROM sqlite_master WHERE name = 'audit'"))
+        let pageSize = 4096
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64((Int(auditRoot) - 1) * pageSize))
+        try handle.write(contentsOf: Data(repeating: 0xFF, count: 200))
+        try handle.close()
+
+        // What the daemon did before: the locks and counters it reads at start are
+        // intact, so the damage would have surfaced later, on a write.
+        #expect(try SQLiteStateStore(path: path).activeLocks().isEmpty)
+        let error = try #require(throws: SQLiteError.self) {
+            try SQLiteStateStore(path: path, busyTimeoutMilliseconds: 100, verifyIntegrity: true)
+        }
+        #expect(error.code == .corrupt)
+        #expect(error.description.hasPrefix("cannot use \(path): the file fails SQLite's integrity check ("), "\(error)")
+        #expect(error.description.contains("move it aside (keep it: it holds the audit trail)"), "\(error)")
+    }
+
+    @Test func anIntactFilePassesTheCheckAtStart() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("state.sqlite")
+        _ = try SQLiteStateStore(path: path)
+        #expect(try SQLiteStateStore(path: path, busyTimeoutMilliseconds: 100, verifyIntegrity: true).activeLocks().isEmpty)
+    }
 }
