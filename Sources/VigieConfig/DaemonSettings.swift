@@ -15,6 +15,10 @@ public struct DaemonSettings: Sendable, Equatable {
     /// How often changed counters are written to the state file (`flush_interval`).
     /// A crash loses at most this much counting; locks are written at once.
     public var flushInterval: Duration
+    /// The longest any wait inside a decision may last (`decision_timeout`): the
+    /// SQLite busy timeout when a lock is written before the reply, and a group
+    /// lookup through NSS. Past it the message is tempfailed, never accepted.
+    public var decisionTimeout: Duration
 
     public init(
         socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/milter.sock"),
@@ -23,7 +27,8 @@ public struct DaemonSettings: Sendable, Equatable {
         statePath: String = "/var/lib/vigie/state.sqlite",
         controlSocket: String = "/run/vigie/control.sock",
         adminGroup: String = "vigie-admin",
-        flushInterval: Duration = .seconds(1)
+        flushInterval: Duration = .seconds(1),
+        decisionTimeout: Duration = .seconds(5)
     ) {
         self.socket = socket
         self.user = user
@@ -32,9 +37,11 @@ public struct DaemonSettings: Sendable, Equatable {
         self.controlSocket = controlSocket
         self.adminGroup = adminGroup
         self.flushInterval = flushInterval
+        self.decisionTimeout = decisionTimeout
     }
 
-    static let keys = ["socket", "user", "socket_group", "state_path", "control_socket", "admin_group", "flush_interval"]
+    static let keys = ["socket", "user", "socket_group", "state_path", "control_socket", "admin_group", "flush_interval",
+                       "decision_timeout"]
 
     init(_ section: ConfigSection) throws(ConfigError) {
         try section.allowOnly(Self.keys)
@@ -57,6 +64,11 @@ public struct DaemonSettings: Sendable, Equatable {
         if let group = try section.systemName("admin_group", what: "a Unix group name") { settings.adminGroup = group }
         if let interval = try section.duration("flush_interval", atLeast: .seconds(1), atMost: .seconds(3600)) {
             settings.flushInterval = interval
+        }
+        // Under Postfix's milter_command_timeout (30 s by default), with room for the
+        // rest of the stage: past that bound Postfix gives up on the whole session.
+        if let bound = try section.duration("decision_timeout", atLeast: .seconds(1), atMost: .seconds(20)) {
+            settings.decisionTimeout = bound
         }
         if case .unix(let path) = settings.socket, path == settings.controlSocket {
             throw section.error(section.table["control_socket"] != nil ? "control_socket" : "socket",

@@ -22,6 +22,10 @@ public struct NoticeRenderer: Sendable {
         switch verdict {
         case .accept, .lockedNow:
             return nil
+        case .undecided:
+            // No notice to explain: nothing is wrong with the member's mail, and the
+            // retry of their client will be decided normally.
+            return ReplyTable.internalErrorSMTP
         case .overLimit(let breach):
             let refusal: ReplyTable.RefusalClass
             if case .recipientsPerMessage = breach.kind { refusal = .tooManyRecipients } else { refusal = .overWindowLimit }

@@ -33,8 +33,11 @@ public protocol PolicyEvents: Sendable {
     func storeFailed(_ error: any Error, during operation: String)
     /// An account's suspicion score reached the watch threshold (once per episode).
     func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int)
+    /// The group directory did not answer for `account`; its message is refused for now.
+    func groupLookupFailed(_ account: AccountName, error: any Error)
 }
 
 extension PolicyEvents {
     public func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int) {}
+    public func groupLookupFailed(_ account: AccountName, error: any Error) {}
 }

@@ -138,7 +138,7 @@ extension SendPolicy {
     /// Everything about one account, for `vigiectl show`.
     public func report(account: AccountName) throws -> AccountReport {
         let now = clock.now().milliseconds
-        let memberOf = groups.groups(of: account)
+        let memberOf = try groups.groups(of: account)
         let settings = self.settings
         let burstWindow = self.burstWindow
         let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst, detection: settings.detection)

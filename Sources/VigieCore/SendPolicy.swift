@@ -228,7 +228,14 @@ public final class SendPolicy: Sendable {
             switch outcome {
             case .needLimits:
                 let settings = configured.settings
-                let memberOf = configured.hasGroupOverrides ? groups.groups(of: account) : []
+                let memberOf: [String]
+                do {
+                    memberOf = configured.hasGroupOverrides ? try groups.groups(of: account) : []
+                } catch {
+                    // Nothing cached: the next message asks the directory again.
+                    events?.groupLookupFailed(account, error: error)
+                    return .undecided(.groupLookup)
+                }
                 fresh = profiles.limits(for: account, memberOf: memberOf, settings: settings, generation: configured.generation)
             case .verdict(let verdict):
                 return verdict

@@ -11,6 +11,18 @@ public enum Verdict: Sendable, Equatable {
     /// This message tripped the burst rule: the account is now locked (durably), and
     /// the message itself should be kept as evidence (quarantined), not delivered.
     case lockedNow(AccountLock, BurstTrigger)
+    /// No decision could be made within its bound (the group directory did not
+    /// answer in time): refuse for now, count nothing. Never an accept: a message
+    /// Vigie could not judge must not leave as if it had been.
+    case undecided(UndecidedReason)
+}
+
+/// Why the policy could not decide a message.
+public enum UndecidedReason: String, Sendable, Equatable {
+    /// The account's Unix groups (NSS: LDAP through nslcd or sssd) did not come
+    /// back within `[daemon] decision_timeout`, or NSS reported an error: which
+    /// limits apply is unknown, and the base limits could be the wrong ones either way.
+    case groupLookup = "group lookup failed"
 }
 
 /// Which limit a message would break, with what the notice needs to explain it.

@@ -50,10 +50,13 @@ public enum Daemon {
         }
         try Privileges.drop(to: daemon.user)
 
-        let store = try SQLiteStateStore(path: daemon.statePath)
+        let store = try SQLiteStateStore(path: daemon.statePath,
+                                         busyTimeoutMilliseconds: Int32(daemon.decisionTimeout.milliseconds),
+                                         verifyIntegrity: true)
         let notifier = LockNotifier(settings: notifierSettings(configuration), logger: logger)
         let metrics = VigieMetrics()
-        let policy = SendPolicy(settings: configuration.policy, groups: NSSGroupDirectory(), store: store, clock: clock,
+        let policy = SendPolicy(settings: configuration.policy,
+                                groups: BoundedGroupDirectory(NSSGroupDirectory(), timeout: daemon.decisionTimeout), store: store, clock: clock,
                                 events: PolicyEventLog(logger: logger, notifier: notifier, metrics: metrics))
         try policy.restore()
         metricsBox.value = metrics

@@ -34,6 +34,7 @@ struct RefusalTally {
         switch (lhs, rhs) {
         case (.overLimit(let a), .overLimit(let b)): a.kind == b.kind
         case (.locked, .locked): true
+        case (.undecided(let a), .undecided(let b)): a == b
         default: false
         }
     }
@@ -68,6 +69,9 @@ extension MilterGlue {
         case .locked(let lock):
             metadata["locked_by"] = "\(lock.actor)"
             logger.notice("refused: account locked", metadata: metadata)
+        case .undecided(let reason):
+            metadata["reason"] = "\(reason.rawValue)"
+            logger.warning("refused for now: no decision", metadata: metadata)
         case .accept, .lockedNow:
             break
         }

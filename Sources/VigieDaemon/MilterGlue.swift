@@ -221,7 +221,7 @@ final class SubmissionSession: MilterSessionHandler {
         case .accept:
             message.signals?.add(recipient: recipient)
             return .continue
-        case .overLimit, .locked:
+        case .overLimit, .locked, .undecided:
             // The message is counted once in the metrics, whatever its number of
             // refused recipients.
             let firstRefusal = !message.refusalCounted && !message.sharedRefusalCounted
@@ -232,6 +232,11 @@ final class SubmissionSession: MilterSessionHandler {
             message.refusals.add(verdict, account: judged, recipient: recipient)
             return refuse(verdict, account: judged, path: message.path, queueID: nil,
                           renderer: message.settings.renderer, log: false, recordMetrics: firstRefusal)
+        case .lockedNow(let lock, _) where lock.id == nil:
+            // In force in memory, but not on disk (a full or failing state store): a
+            // restart would forget it, so the tripping message must not go in. The
+            // client retries and meets the lock (550) or, once stored, the quarantine.
+            return tempfailUnstoredLock(lock, account: judged, path: message.path, queueID: nil)
         case .lockedNow(let lock, _):
             // Let the message come in so it can be kept as evidence in the hold queue.
             message.signals?.add(recipient: recipient)
@@ -254,7 +259,8 @@ final class SubmissionSession: MilterSessionHandler {
         glue.statistics.decided.add(1, ordering: .relaxed)
         logRefusals(of: message, queueID: queueID)
         if let lock = message.trippedLock {
-            return quarantine(lock: lock, account: AccountName(normalized: lock.account), queueID: queueID, context: context)
+            return quarantine(lock: lock, account: AccountName(normalized: lock.account), path: message.path, queueID: queueID,
+                              context: context)
         }
         if message.recipients == 0 {
             // Only exempt recipients (postmaster, abuse): always let through, never counted.
@@ -280,11 +286,11 @@ final class SubmissionSession: MilterSessionHandler {
                 "recipients": "\(message.recipients)",
             ])
             return .continue
-        case .overLimit, .locked:
+        case .overLimit, .locked, .undecided:
             return refuse(verdict, account: judged, path: message.path, queueID: queueID,
                           renderer: message.settings.renderer)
         case .lockedNow(let lock, _):
-            return quarantine(lock: lock, account: judged, queueID: queueID, context: context)
+            return quarantine(lock: lock, account: judged, path: message.path, queueID: queueID, context: context)
         }
     }
 
@@ -313,7 +319,12 @@ final class SubmissionSession: MilterSessionHandler {
     /// Keeps the message that tripped a lock in Postfix's hold queue: evidence for the
     /// admins, and nothing delivered. Postfix drops the quarantine reason, so it is
     /// logged here.
-    private func quarantine(lock: AccountLock, account: AccountName, queueID: String, context: MilterContext) -> MilterResponse {
+    private func quarantine(lock: AccountLock, account: AccountName, path: SubmissionPath, queueID: String,
+                            context: MilterContext) -> MilterResponse {
+        // Stored since RCPT (by the flusher's retry) is as good as stored at once.
+        if lock.id == nil, glue.policy.lock(of: account)?.id == nil {
+            return tempfailUnstoredLock(lock, account: account, path: path, queueID: queueID)
+        }
         let held = context.quarantine(reason: "vigie: account \(account) locked")
         glue.metrics.quarantined.increment()
         glue.metrics.quarantinedTotal.increment()
@@ -330,6 +341,22 @@ final class SubmissionSession: MilterSessionHandler {
         return .accept
     }
 
+    /// The answer to the message that tripped a lock the store could not write: a
+    /// tempfail, never an accept (a held message whose lock a restart forgets would
+    /// be the only trace), with the log line and metric an admin alerts on.
+    private func tempfailUnstoredLock(_ lock: AccountLock, account: AccountName, path: SubmissionPath,
+                                      queueID: String?) -> MilterResponse {
+        glue.metrics.tempfailed.increment()
+        var metadata: Logger.Metadata = [
+            "account": "\(account)", "path": "\(path.rawValue)", "reason": "\(lock.reason)",
+            "store": "\(glue.policy.storeHealth.lastError ?? "unknown error")",
+        ]
+        if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
+        glue.logger.error("refused for now: locked in memory, the store could not write the lock", metadata: metadata)
+        let reply = ReplyTable.internalErrorSMTP
+        return .tempfail(MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines))
+    }
+
     /// The reply for a refusal, its metric and (unless the caller tallies it for
     /// the end of the transaction) its log line.
     private func refuse(_ verdict: Verdict, account: AccountName, path: SubmissionPath, queueID: String?, renderer: NoticeRenderer,
@@ -339,6 +366,7 @@ final class SubmissionSession: MilterSessionHandler {
             switch verdict {
             case .overLimit(let breach): glue.metrics.refused(breach.kind)
             case .locked: glue.metrics.lockedRefusals.increment()
+            case .undecided: glue.metrics.tempfailed.increment()
             case .accept, .lockedNow: break
             }
         }

@@ -29,4 +29,11 @@ struct PolicyEventLog: PolicyEvents {
         metrics.storeErrors.increment()
         logger.error("state store failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
     }
+
+    func groupLookupFailed(_ account: AccountName, error: any Error) {
+        metrics.groupLookupFailures.increment()
+        logger.error("group lookup failed: message refused for now", metadata: [
+            "account": "\(account)", "error": "\(error)",
+        ])
+    }
 }

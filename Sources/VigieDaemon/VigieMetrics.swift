@@ -17,6 +17,8 @@ public final class VigieMetrics: Sendable {
     let lockedRefusals: Counter
     let quarantined: Counter
     let inbound: Counter
+    let tempfailed: Counter
+    let groupLookupFailures: Counter
     let quarantinedTotal: Counter
     let locksByBurst: Counter
     let locksByAdmin: Counter
@@ -57,6 +59,10 @@ public final class VigieMetrics: Sendable {
         lockedRefusals = verdict("locked")
         quarantined = verdict("quarantined")
         inbound = verdict("inbound")
+        tempfailed = verdict("tempfailed")
+        groupLookupFailures = registry.makeCounter(
+            name: "vigie_group_lookup_failures_total",
+            help: "Group lookups (NSS) that failed or outlasted decision_timeout; each message is tempfailed")
         quarantinedTotal = registry.makeCounter(name: "vigie_quarantined_total",
                                                 help: "Messages put in Postfix's hold queue as evidence of a lock")
         locksByBurst = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "burst")], help: "Accounts locked")
@@ -74,7 +80,11 @@ public final class VigieMetrics: Sendable {
         decisionSeconds = registry.makeDurationHistogram(
             name: "vigie_decision_seconds",
             buckets: [.microseconds(5), .microseconds(20), .microseconds(100), .microseconds(500), .milliseconds(2),
-                      .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)],
+                      .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1),
+                      // A decision that waits (a busy state file, a slow group
+                      // directory) lands here: bounded by decision_timeout, and an
+                      // alert long before Postfix's 30 s milter_command_timeout.
+                      .seconds(2), .seconds(5), .seconds(10), .seconds(20)],
             help: "Time Vigie spends deciding one milter stage (MAIL, RCPT, end of message)")
         sessionsTotal = registry.makeCounter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
         sessionsActive = registry.makeGauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")

@@ -1,4 +1,5 @@
-// End to end: a burst lock taken while the state store cannot be written is
+// End to end: a burst lock taken while the state store cannot be written (another
+// process holds the file past the busy timeout) tempfails its tripping message, is
 // enforced, reported by vigiectl status, written once the store works, and there
 // after a restart.
 
@@ -39,13 +40,25 @@ struct UnstoredLockEndToEndTests {
 
     @Test("locked while the store fails, shown in status, stored once it works, kept across a restart")
     func unstoredLockIsRetried() throws {
-        let vigie = try VigieUnderTest(notify: false)
+        // The busy wait of the lock's write is bounded by decision_timeout.
+        let vigie = try VigieUnderTest(notify: false, extraDaemonConfig: "decision_timeout = \"1s\"")
         let blocker = try WriteBlocker(path: vigie.statePath)
         for _ in 1...3 { #expect(try vigie.submit(as: "mallory").accepted) }
         for _ in 1...2 { #expect(try vigie.submit(as: "mallory").accepted == false) }
-        #expect(try vigie.submit(as: "mallory", subject: "trips the lock").accepted)  // held as evidence
+        let tripping = try vigie.submit(as: "mallory", subject: "trips the lock")
+        // Not held as evidence: a held message whose lock a restart forgets would be
+        // the only trace, so it stays with the client.
+        #expect(!tripping.accepted, "\(tripping)")
+        #expect(tripping.recipients.first?.response.code == 451, "tempfailed while the lock is on no disk: \(tripping)")
         #expect(try vigie.submit(as: "mallory").recipients.first?.response.code == 550, "enforced in memory")
         #expect(vigie.log().contains("lock.id=unstored"))
+        #expect(vigie.log().contains("longer than the 1000 ms busy timeout"), "decision_timeout is the busy timeout")
+        // Every decision, the one that waited on the state file included, within 2 s.
+        let metrics = try vigie.scrapeMetrics()
+        let decisions = try #require(vigie.metric("vigie_decision_seconds_count", in: metrics))
+        #expect(vigie.metric("vigie_decision_seconds_bucket{le=\"2.0\"}", in: metrics) == decisions, "\(metrics)")
+        #expect(vigie.metric("vigie_decision_seconds_bucket{le=\"0.25\"}", in: metrics).map { $0 < decisions } == true,
+                "the write did wait for the busy timeout")
 
         let failing = try vigie.ctl("status")
         #expect(failing.succeeded, "\(failing)")

@@ -56,13 +56,16 @@ final class VigieUnderTest {
     /// The loopback port of the daemon's Prometheus endpoint.
     let metricsPort: Int
     private(set) var daemon: LaunchedProcess?
-    var statePath: String { directory + "/state.sqlite" }
+    /// The state file: in `directory`, or in the `stateDirectory` given to init.
+    let statePath: String
     var controlSocket: String { directory + "/control.sock" }
 
     init(extraConfig: String = smallLimits, startPostfix: Bool = true, notify: Bool = true,
-         extraMainCF: [String: String] = [:], additionalServices: [String] = [], dovecot: DovecotInstance? = nil) throws {
+         extraMainCF: [String: String] = [:], additionalServices: [String] = [], dovecot: DovecotInstance? = nil,
+         stateDirectory: String? = nil, extraDaemonConfig: String = "") throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-e2e-")
+        statePath = (stateDirectory ?? directory) + "/state.sqlite"
         let socket = "unix:\(directory)/milter/milter.sock"
         self.dovecot = dovecot
         var services = additionalServices
@@ -82,7 +85,8 @@ final class VigieUnderTest {
         configPath = directory + "/vigie.toml"
         metricsPort = try LoopbackPort.free()
         let config = """
-        \(daemonSection(directory: directory, socket: socket))
+        \(daemonSection(directory: directory, socket: socket, statePath: statePath))
+        \(extraDaemonConfig)
         [notices]
         directory = "\(Binaries.packageRoot)/conf/notices"
         contact = "postmaster@vigie.test"
@@ -227,13 +231,13 @@ func metricValue(_ sample: String, in text: String) -> Double? {
 
 /// The `[daemon]` table of a test daemon: everything in `directory`, running as root
 /// (the tests are root), sockets for group postfix, vigiectl for root.
-func daemonSection(directory: String, socket: String?) -> String {
+func daemonSection(directory: String, socket: String?, statePath: String? = nil) -> String {
     """
     [daemon]
     \(socket.map { "socket = \"\($0)\"" } ?? "")
     user = "root"
     socket_group = "postfix"
-    state_path = "\(directory)/state.sqlite"
+    state_path = "\(statePath ?? directory + "/state.sqlite")"
     control_socket = "\(directory)/control.sock"
     admin_group = "root"
     """

@@ -54,6 +54,8 @@ struct IncidentReplayTests {
                 figures.refusedOverLimit += 1
             case .locked:
                 figures.refusedLocked += 1
+            case .undecided(let reason):
+                Issue.record("no group directory can fail here, yet: \(reason.rawValue)")
             case .lockedNow(let lock, let trigger):
                 if figures.lock == nil {
                     figures.lock = lock

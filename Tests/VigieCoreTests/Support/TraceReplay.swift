@@ -88,7 +88,7 @@ struct TraceReplay {
                     accepted += 1
                     signals.add(recipient: recipient)
                     tripped = verdict
-                case .overLimit, .locked:
+                case .overLimit, .locked, .undecided:
                     refusalCounted = true
                     last = verdict
                 }
@@ -106,7 +106,7 @@ struct TraceReplay {
             switch verdict {
             case .accept: observe(Event(message: message, outcome: .delivered, verdict: verdict))
             case .lockedNow: observe(Event(message: message, outcome: .held, verdict: verdict))
-            case .overLimit, .locked: observe(Event(message: message, outcome: .refused, verdict: verdict))
+            case .overLimit, .locked, .undecided: observe(Event(message: message, outcome: .refused, verdict: verdict))
             }
         }
     }
