@@ -51,8 +51,11 @@ enum DKIMDNSHooks {
             queryHandle.pointee = handle(.failed, length: 0)
             return DKIM_DNS_SUCCESS
         }
-        // A reply larger than libopendkim's buffer would be cut and misparsed.
+        // A reply larger than libopendkim's buffer would be cut and misparsed. It
+        // fails the lookup, and the verdict is made permanent (DKIMOversizedKeys).
         guard wire.count <= bufferLength else {
+            DKIMOversizedKeys.current?.record(String(cString: UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self)),
+                                              bytes: wire.count, limit: bufferLength)
             queryHandle.pointee = handle(.failed, length: 0)
             return DKIM_DNS_SUCCESS
         }

@@ -17,6 +17,8 @@ public final class DKIMVerification {
     private var note: String?
     /// Set at end of headers: key lookups (at eoh and at eom) share one budget.
     private var deadline: ContinuousClock.Instant?
+    /// Key records too large for libopendkim, noted by the DNS hook.
+    private let oversizedKeys = DKIMOversizedKeys()
 
     init(verifier: DKIMVerifier) {
         self.verifier = verifier
@@ -63,7 +65,7 @@ public final class DKIMVerification {
         // message's DNS budget starts here and also covers dkim_eom.
         let deadline = ContinuousClock.now.advanced(by: verifier.limits.timeout)
         self.deadline = deadline
-        let status = DNSDeadline.withDeadline(deadline) { dkim_eoh(handle) }
+        let status = DNSDeadline.withDeadline(deadline) { oversizedKeys.collecting { dkim_eoh(handle) } }
         if status == DKIM_STAT_NOSIG { done = true }
         else if status != DKIM_STAT_OK && status != DKIM_STAT_CANTVRFY {
             note = "end of headers: \(String(cString: dkim_getresultstr(status)))"
@@ -87,7 +89,7 @@ public final class DKIMVerification {
         }
         if !done {
             _ = DNSDeadline.withDeadline(deadline ?? ContinuousClock.now.advanced(by: verifier.limits.timeout)) {
-                dkim_eom(handle, nil)
+                oversizedKeys.collecting { dkim_eom(handle, nil) }
             }
         }
         var list: UnsafeMutablePointer<OpaquePointer?>? = nil
@@ -145,7 +147,10 @@ public final class DKIMVerification {
                                   &prefixLength) == DKIM_STAT_OK ? String(decoding: $0.prefix(prefixLength), as: UTF8.self) : nil
         }
 
-        let (result, reason) = DKIMVerification.classify(flags: flags, bodyHash: bodyHash, error: error)
+        var (result, reason) = DKIMVerification.classify(flags: flags, bodyHash: bodyHash, error: error)
+        if result == .temperror, let size = oversizedKeys.oversized(selector: selector, domain: domain) {
+            (result, reason) = (.permerror, "key record of \(size.bytes) bytes, over the \(size.limit) bytes libopendkim takes")
+        }
         return DKIMSignatureOutcome(result: result, domain: domain, selector: selector,
                                     identity: identity, algorithm: algorithm, signaturePrefix: prefix,
                                     keyBits: keyBits, reason: reason)

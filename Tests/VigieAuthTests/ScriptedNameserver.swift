@@ -35,7 +35,11 @@ final class ScriptedNameserver: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Query] = []
 
+    private var tcpReceived = 0
+
     var queries: [Query] { lock.lock(); defer { lock.unlock() }; return received }
+    /// Queries that came over TCP.
+    var tcpQueries: Int { lock.lock(); defer { lock.unlock() }; return tcpReceived }
 
     init(tcp tcpScript: (@Sendable (Query) -> TCPAction)? = nil, udp script: @escaping @Sendable (Query) -> [Action]) throws {
         let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
@@ -114,6 +118,7 @@ final class ScriptedNameserver: @unchecked Sendable {
             guard recv(connection, &header, 2, Int32(MSG_WAITALL)) == 2 else { continue }
             var query = [UInt8](repeating: 0, count: Int(header[0]) << 8 | Int(header[1]))
             guard recv(connection, &query, query.count, Int32(MSG_WAITALL)) == query.count else { continue }
+            lock.lock(); tcpReceived += 1; lock.unlock()
             switch script(Query(bytes: query, sourcePort: 0)) {
             case .reply(let bytes, let declared):
                 let length = declared ?? bytes.count
