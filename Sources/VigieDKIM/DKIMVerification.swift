@@ -46,12 +46,23 @@ public final class DKIMVerification {
             headersDropped += 1
             return
         }
+        var bytes = MessageSplitter.crlf(field)
+        while bytes.last == 0x0a || bytes.last == 0x0d { bytes.removeLast() }
+        // Two fields libopendkim 2.11 mishandles, both found by fuzz/Targets/dkim-verify
+        // and dropped here (RFC 5322 allows neither):
+        // - empty (nothing but line ends: a lone CR in a message file): it asserts
+        //   `len != 0`, and the assertion aborts the whole process;
+        // - holding a NUL byte, when the field is signed: canonicalisation reads past
+        //   the end of its copy (heap overflow under ASan). Over the milter protocol a
+        //   header value is a C string and cannot hold one; a message file can.
+        guard !bytes.isEmpty, !bytes.contains(0) else {
+            headersDropped += 1
+            return
+        }
         if field.count >= 15, String(decoding: field.prefix(15), as: UTF8.self).lowercased() == "dkim-signature:" {
             signatureHeaders += 1
         }
         headersGiven += 1
-        var bytes = MessageSplitter.crlf(field)
-        while bytes.last == 0x0a || bytes.last == 0x0d { bytes.removeLast() }
         _ = bytes.withUnsafeMutableBufferPointer { dkim_header(handle, $0.baseAddress, $0.count) }
     }
 

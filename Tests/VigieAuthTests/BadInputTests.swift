@@ -26,6 +26,27 @@ import VigieDNS
         #expect(outcome.note?.contains("498 signatures over the cap") == true)
     }
 
+    /// Found by fuzz/Targets/dkim-verify: a header field made only of line ends
+    /// reached libopendkim empty, whose `assert(len != 0)` aborted the process; a
+    /// signed field with a NUL byte made it read past the end of its copy (seen
+    /// under ASan only: the fuzz build; this test shows the field no longer gets there).
+    @Test func aFieldOfOnlyLineEndsIsDroppedNotAborted() throws {
+        let verifier = try DKIMVerifier(resolver: try TestNameserver.resolver())
+        let crash = try #require(Data(base64Encoded: "RnJMRVpWUXAxSEUMOw0KIGI9cWszSGNLbkwwZnJIOHZrdzh5alVUd0dpRi9TM3dScnlvVmZ0ZWpiZnpzNkxxUmhtbDZxN1NwdkNHWVgyNSAxMHJ0ZXJseSBmaWd1cmVzZXN0Pg0NCkgKZWxsbyBCb2IsaFQKDQ0KZSBndXJldHRhY2hlZCBpbiBzcGlyaXTU8vXyCi0tLS0gDQpBbGljZQ0K"))
+        _ = verifier.verify(message: Array(crash))
+        let verification = verifier.begin()
+        verification.header(Array("\r".utf8))
+        verification.header(Array("\r\n".utf8))
+        verification.header(name: "From", value: "a@example.test")
+        verification.endOfHeaders()
+        #expect(verification.finish().signatures.isEmpty)
+        // A signed field holding a NUL byte: libopendkim read past its copy (ASan).
+        let nul = Array("DKIM-Signature:v=1;a=rsa-sha256;d=t;s=s;h=from:x-a;bh=E;b=k3H\nX-A:\u{0}u".utf8)
+        #expect(verifier.verify(message: nul).signatures.allSatisfy { $0.result != .pass })
+        // And a good message still verifies after them.
+        #expect(verifier.verify(message: try TestNameserver.message("rsa-pass.eml")).signatures.first?.result == .pass)
+    }
+
     @Test func hugeHeadersAndManyHeaders() throws {
         let verifier = try DKIMVerifier(resolver: try TestNameserver.resolver(),
                                         limits: .init(maximumHeaders: 100, maximumHeaderBytes: 4096))
