@@ -6,4 +6,6 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/err.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
 #endif

@@ -69,6 +69,9 @@ public enum InboundDaemon {
             "authserv_id": "\(authservID)",
             "nameservers": "\(nameservers.isEmpty ? "/etc/resolv.conf" : nameservers.map(\.description).joined(separator: ","))",
             "libmilter": "\(MilterServer.libraryVersion)",
+            // Off only if the executable was linked so that libopendkim binds OpenSSL's
+            // decoder directly: everything still verifies, each key decoded again.
+            "dkim_key_cache": "\(DKIMKeyCache.isActive ? "on" : "off")",
         ])
         try server.run()
         logger.info("stopped", metadata: ["role": "inbound"])

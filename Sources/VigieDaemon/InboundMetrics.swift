@@ -1,6 +1,7 @@
 import Prometheus
 import Synchronization
 import VigieAuth
+import VigieDKIM
 import VigieDNS
 
 /// The inbound role's Prometheus metrics: SPF and DKIM results and DNS health.
@@ -14,9 +15,12 @@ final class InboundMetrics: Sendable {
     let dnsSeconds: DurationHistogram
     private let dnsQueries: Counter
     private let dnsFailures: Counter
-    /// The resolver's totals at the last scrape: its own atomics, carried over to
+    private let keyCacheHits: Counter
+    private let keyCacheMisses: Counter
+    private let keyCacheEntries: Gauge
+    /// The resolver's and the key cache's totals at the last scrape, carried over to
     /// Prometheus counters as increments.
-    private let exported = Mutex<(queries: Int, failures: Int)>((0, 0))
+    private let exported = Mutex<(queries: Int, failures: Int, keyHits: UInt64, keyMisses: UInt64)>((0, 0, 0, 0))
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -42,6 +46,11 @@ final class InboundMetrics: Sendable {
                       .seconds(2), .seconds(5), .seconds(10)],
             help: "Time of DNS lookups that went to the network (cache hits excluded)")
         dnsFailures = registry.makeCounter(name: "vigie_dns_failures_total", help: "DNS lookups that failed (timeout, SERVFAIL)")
+        keyCacheHits = registry.makeCounter(name: "vigie_dkim_key_cache_total", labels: [("outcome", "hit")],
+                                            help: "DKIM public keys decoded (miss) or reused already decoded (hit)")
+        keyCacheMisses = registry.makeCounter(name: "vigie_dkim_key_cache_total", labels: [("outcome", "miss")],
+                                              help: "DKIM public keys decoded (miss) or reused already decoded (hit)")
+        keyCacheEntries = registry.makeGauge(name: "vigie_dkim_key_cache_entries", help: "Decoded DKIM public keys held")
     }
 
     func record(spf result: SPFResult) { spf[result]?.increment() }
@@ -51,13 +60,18 @@ final class InboundMetrics: Sendable {
     }
 
     func exposition(resolver: DNSResolver) -> [UInt8] {
-        let now = (resolver.statistics.queriesSent.load(ordering: .relaxed), resolver.statistics.failures.load(ordering: .relaxed))
+        let keys = DKIMKeyCache.statistics
+        let now = (resolver.statistics.queriesSent.load(ordering: .relaxed), resolver.statistics.failures.load(ordering: .relaxed),
+                   keys.hits, keys.misses)
         let before = exported.withLock { exported in
-            defer { exported = (now.0, now.1) }
+            defer { exported = now }
             return exported
         }
         dnsQueries.increment(by: Int64(now.0 - before.queries))
         dnsFailures.increment(by: Int64(now.1 - before.failures))
+        keyCacheHits.increment(by: Int64(now.2 &- min(now.2, before.keyHits)))
+        keyCacheMisses.increment(by: Int64(now.3 &- min(now.3, before.keyMisses)))
+        keyCacheEntries.set(Int64(keys.entries))
         return registry.emitToBuffer()
     }
 }

@@ -64,6 +64,11 @@ struct InboundAuthTests {
         #expect(metricValue("vigie_inbound_checked_total", in: metrics) == 1)
         #expect((metricValue("vigie_dns_queries_total", in: metrics) ?? 0) >= 1)
         #expect((metricValue("vigie_dns_seconds_count", in: metrics) ?? 0) >= 1)
+        // libopendkim's key decoding went through the decoded-key cache: the one key
+        // decoded once and held.
+        #expect(log.contains("dkim_key_cache=on"), "\(log)")
+        #expect(metricValue("vigie_dkim_key_cache_total{outcome=\"miss\"}", in: metrics) == 1, "\(metrics)")
+        #expect(metricValue("vigie_dkim_key_cache_entries", in: metrics) == 1)
     }
 
     @Test("SPF fail is refused at MAIL with 550 5.7.23 when spf_fail = \"reject\"")
