@@ -59,9 +59,7 @@ public final class DKIMVerification {
             headersDropped += 1
             return
         }
-        if field.count >= 15, String(decoding: field.prefix(15), as: UTF8.self).lowercased() == "dkim-signature:" {
-            signatureHeaders += 1
-        }
+        if Self.isSignatureField(bytes) { signatureHeaders += 1 }
         headersGiven += 1
         _ = bytes.withUnsafeMutableBufferPointer { dkim_header(handle, $0.baseAddress, $0.count) }
     }
@@ -86,8 +84,21 @@ public final class DKIMVerification {
     /// A chunk of body, with CRLF line ends (as a milter receives it).
     public func body(_ chunk: [UInt8]) {
         guard !done, let handle, !chunk.isEmpty else { return }
-        var bytes = chunk
-        _ = bytes.withUnsafeMutableBufferPointer { dkim_body(handle, $0.baseAddress, $0.count) }
+        // dkim_body takes a mutable pointer but only reads (without FIXCRLF, which
+        // DKIMVerifier leaves off): no copy of the chunk.
+        _ = chunk.withUnsafeBufferPointer { dkim_body(handle, UnsafeMutablePointer(mutating: $0.baseAddress), $0.count) }
+    }
+
+    /// "DKIM-Signature:" in any case, compared as bytes (this runs on every field).
+    static func isSignatureField(_ field: [UInt8]) -> Bool {
+        let name = Array("dkim-signature:".utf8)
+        guard field.count >= name.count else { return false }
+        for index in 0..<name.count {
+            let byte = field[index]
+            let lower = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+            if lower != name[index] { return false }
+        }
+        return true
     }
 
     /// Ends the message: fetches keys (bounded by `Limits.timeout`) and checks

@@ -51,8 +51,11 @@ public final class DKIMVerifier: @unchecked Sendable {
         self.resolver = Unmanaged.passRetained(resolver)
         self.limits = limits
         // BADSIGHANDLES: malformed signatures are kept (reported neutral) instead
-        // of silently dropped. FIXCRLF: tolerate bare LF from a message file.
-        var flags: UInt32 = UInt32(DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_FIXCRLF)
+        // of silently dropped. Not FIXCRLF: it copies the body byte by byte to mend
+        // bare LFs (a tenth of the inbound role's instructions, callgrind), and there
+        // are none to mend: Postfix sends the body with CRLF line ends, and header
+        // fields and message files are mended in `DKIMVerification` and `verify`.
+        var flags: UInt32 = UInt32(DKIM_LIBFLAGS_BADSIGHANDLES)
         _ = dkim_options(library, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, MemoryLayout<UInt32>.size)
         DKIMDNSHooks.install(on: library, resolver: self.resolver)
         _ = dkim_set_prescreen(library, dkimPrescreen)

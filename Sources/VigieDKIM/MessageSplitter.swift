@@ -32,6 +32,8 @@ enum MessageSplitter {
 
     /// Bare LF → CRLF (CRLF left alone).
     static func crlf(_ bytes: [UInt8]) -> [UInt8] {
+        // Most fields and bodies have none to mend: one read-only pass, no copy.
+        guard hasBareLineFeed(bytes) else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bytes.count / 32)
         var previous: UInt8 = 0
@@ -41,5 +43,16 @@ enum MessageSplitter {
             previous = byte
         }
         return out
+    }
+
+    static func hasBareLineFeed(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            var previous: UInt8 = 0
+            for byte in buffer {
+                if byte == 0x0a && previous != 0x0d { return true }
+                previous = byte
+            }
+            return false
+        }
     }
 }
