@@ -20,7 +20,17 @@ extension SendingHistory {
     public static let snapshotSize = 259
 
     public func snapshot() -> [UInt8] {
-        var out = SnapshotWriter(capacity: Self.snapshotSize)
+        var bytes = [UInt8](repeating: 0, count: Self.snapshotSize)
+        bytes.withUnsafeMutableBytes { writeSnapshot(into: $0) }
+        return bytes
+    }
+
+    /// Writes the snapshot into the first `snapshotSize` bytes of `buffer`, so that a
+    /// flush of many accounts reuses one buffer (stores, not appends: the flush
+    /// writes every active account once a second).
+    public func writeSnapshot(into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= Self.snapshotSize, "a history snapshot needs \(Self.snapshotSize) bytes")
+        var out = SnapshotWriter(buffer: buffer)
         out.put(Self.snapshotVersion)
         out.put(firstSeenHour); out.put(messages); out.put(score.bitPattern); out.put(scoreMinute)
         out.put(UInt8(watched ? 1 : 0)); out.put(newNetworksDay); out.put(newNetworksToday)
@@ -33,7 +43,7 @@ extension SendingHistory {
         for hour in 0..<24 { out.put(habit.hours[hour]) }
         out.put(habit.hourlyMean.bitPattern); out.put(habit.dailyMean.bitPattern); out.put(habit.currentHour)
         out.put(habit.currentDay); out.put(habit.hourCount); out.put(habit.dayCount); out.put(habit.activeHours)
-        return out.bytes
+        precondition(out.offset == Self.snapshotSize)
     }
 
     public init?(snapshot bytes: some Collection<UInt8>) {
@@ -71,10 +81,12 @@ extension SendingHistory {
 }
 
 private struct SnapshotWriter {
-    var bytes: [UInt8]
-    init(capacity: Int) { bytes = []; bytes.reserveCapacity(capacity) }
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset = 0
     mutating func put<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        // Unaligned store: the format packs fields without padding.
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
     }
     mutating func put(_ sketch: NoveltySketch) {
         for index in 0..<NoveltySketch.words { put(sketch.current[index]) }

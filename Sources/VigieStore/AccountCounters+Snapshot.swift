@@ -26,21 +26,32 @@ extension AccountCounters {
     static let snapshotVersion: UInt8 = 1
     static let snapshotSize = 141
 
-    /// Appends the snapshot to `buffer` (cleared by the caller, so one buffer serves a whole flush).
-    func appendSnapshot(to buffer: inout [UInt8]) {
-        buffer.append(Self.snapshotVersion)
+    /// Writes the snapshot into the first `snapshotSize` bytes of `buffer`, so that one
+    /// buffer serves a whole flush (stores, not appends).
+    func writeSnapshot(into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= Self.snapshotSize, "a counters snapshot needs \(Self.snapshotSize) bytes")
+        var out = LittleEndianWriter(buffer: buffer)
+        out.put(Self.snapshotVersion)
         // Spelled out rather than looped over key paths: the order is the file
         // format, and a reader should see it next to the table above.
-        buffer.appendWindow(messagesPerMinute)
-        buffer.appendWindow(messagesPerHour)
-        buffer.appendWindow(messagesPerDay)
-        buffer.appendWindow(recipientsPerMinute)
-        buffer.appendWindow(recipientsPerHour)
-        buffer.appendWindow(recipientsPerDay)
-        buffer.appendWindow(burstMessages)
-        buffer.appendWindow(burstRecipients)
-        buffer.appendLittleEndian(refusalsInARow)
-        buffer.appendLittleEndian(lastActivity)
+        out.putWindow(messagesPerMinute)
+        out.putWindow(messagesPerHour)
+        out.putWindow(messagesPerDay)
+        out.putWindow(recipientsPerMinute)
+        out.putWindow(recipientsPerHour)
+        out.putWindow(recipientsPerDay)
+        out.putWindow(burstMessages)
+        out.putWindow(burstRecipients)
+        out.put(refusalsInARow)
+        out.put(lastActivity)
+        precondition(out.offset == Self.snapshotSize)
+    }
+
+    /// The snapshot as a new array (tests; the store writes into one reused buffer).
+    func snapshotBytes() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Self.snapshotSize)
+        bytes.withUnsafeMutableBytes { writeSnapshot(into: $0) }
+        return bytes
     }
 
     /// Decodes a snapshot; nil for an unknown version or a wrong length.
@@ -61,15 +72,20 @@ extension AccountCounters {
     }
 }
 
-extension [UInt8] {
-    fileprivate mutating func appendLittleEndian<Value: FixedWidthInteger>(_ value: Value) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+private struct LittleEndianWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset = 0
+
+    mutating func put<Value: FixedWidthInteger>(_ value: Value) {
+        // Unaligned store: the format packs fields without padding.
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: Value.self)
+        offset += MemoryLayout<Value>.size
     }
 
-    fileprivate mutating func appendWindow(_ window: SlidingWindowCount) {
-        appendLittleEndian(window.windowStart)
-        appendLittleEndian(window.previous)
-        appendLittleEndian(window.current)
+    mutating func putWindow(_ window: SlidingWindowCount) {
+        put(window.windowStart)
+        put(window.previous)
+        put(window.current)
     }
 }
 

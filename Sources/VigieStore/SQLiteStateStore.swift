@@ -237,11 +237,9 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func saveCounters(_ changes: [(AccountName, AccountCounters?)]) throws {
-        var snapshot: [UInt8] = []
-        snapshot.reserveCapacity(AccountCounters.snapshotSize)
+        var snapshot = [UInt8](repeating: 0, count: AccountCounters.snapshotSize)
         try saveSnapshots(changes, table: "counters", what: "counters") { counters in
-            snapshot.removeAll(keepingCapacity: true)
-            counters.appendSnapshot(to: &snapshot)
+            snapshot.withUnsafeMutableBytes { counters.writeSnapshot(into: $0) }
             return snapshot
         }
     }
@@ -298,7 +296,11 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws {
-        try saveSnapshots(changes, table: "histories", what: "sending histories") { $0.snapshot() }
+        var snapshot = [UInt8](repeating: 0, count: SendingHistory.snapshotSize)
+        try saveSnapshots(changes, table: "histories", what: "sending histories") { history in
+            snapshot.withUnsafeMutableBytes { history.writeSnapshot(into: $0) }
+            return snapshot
+        }
     }
 
     // MARK: Stopping

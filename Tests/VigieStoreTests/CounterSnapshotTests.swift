@@ -20,9 +20,7 @@ private func distinctCounters(seed: Int64 = 0) -> AccountCounters {
 }
 
 private func snapshot(of counters: AccountCounters) -> [UInt8] {
-    var bytes: [UInt8] = []
-    counters.appendSnapshot(to: &bytes)
-    return bytes
+    counters.snapshotBytes()
 }
 
 private func decode(_ bytes: [UInt8]) -> AccountCounters? {

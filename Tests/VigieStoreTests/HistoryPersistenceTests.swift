@@ -85,8 +85,7 @@ import VigieCore
             var counters = AccountCounters()
             counters.lastActivity = 1_772_409_600_000
             counters.refusalsInARow = 3
-            var bytes: [UInt8] = []
-            counters.appendSnapshot(to: &bytes)
+            let bytes = counters.snapshotBytes()
             let insert = try db.prepare("INSERT INTO counters VALUES ('camille', ?1, 0)")
             try bytes.withUnsafeBytes { try insert.bind(blob: $0, at: 1) }
             try insert.run()
