@@ -46,6 +46,8 @@ let package = Package(
             pkgConfig: "opendkim",
             providers: [.apt(["libopendkim-dev"])]
         ),
+        // glibc's mallopt, for the daemon's malloc settings (VigieDaemon/MallocTuning).
+        .systemLibrary(name: "CMalloc"),
         .target(name: "VigieCore"),
         // SRS (issue: forwarded mail): HMAC over libssl, the pure-Swift codec, and the
         // Postfix lookup services (tcp_table, socketmap).
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS",
+                "VigieCore", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc",
                 // The inbound role (issue 4): SPF and DKIM checks.
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 .product(name: "Logging", package: "swift-log"),

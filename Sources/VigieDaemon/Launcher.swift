@@ -21,6 +21,7 @@ public enum Launcher {
         // Before any thread exists: libmilter's signal thread must be the only one
         // that receives SIGTERM/SIGHUP/SIGINT.
         MilterServer.blockMilterSignals()
+        MallocTuning.apply()
 
         var configPath = "/etc/vigie/vigie.toml"
         var checkOnly = false
