@@ -11,6 +11,13 @@
  * message): libmilter then negotiates every other stage away, so it is the floor for
  * a filter doing Vigie's round trips.
  *
+ * Built with -DVIGIE_INBOUND_STAGES it negotiates what `vigie --role inbound` does
+ * (connect, HELO, headers, end of headers and body sent without a reply; RCPT, DATA
+ * and unknown commands not sent; a reply at MAIL and at end of message) and inserts
+ * two header fields of the sizes Vigie adds (Authentication-Results, Received-SPF; named
+ * X-Noop-* so that the benchmark's count of verified mail never takes them for Vigie's)
+ * at end of message: the floor of the inbound role's protocol work, with no checking.
+ *
  * Stops on SIGTERM (libmilter's own signal thread).
  */
 #include <libmilter/mfapi.h>
@@ -19,17 +26,42 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static sfsistat noop_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr) { return SMFIS_CONTINUE; }
-static sfsistat noop_helo(SMFICTX *ctx, char *helo) { return SMFIS_CONTINUE; }
-static sfsistat noop_envfrom(SMFICTX *ctx, char **argv) { return SMFIS_CONTINUE; }
-static sfsistat noop_envrcpt(SMFICTX *ctx, char **argv) { return SMFIS_CONTINUE; }
-static sfsistat noop_data(SMFICTX *ctx) { return SMFIS_CONTINUE; }
-static sfsistat noop_header(SMFICTX *ctx, char *name, char *value) { return SMFIS_CONTINUE; }
-static sfsistat noop_eoh(SMFICTX *ctx) { return SMFIS_CONTINUE; }
-static sfsistat noop_body(SMFICTX *ctx, unsigned char *chunk, size_t len) { return SMFIS_CONTINUE; }
-static sfsistat noop_eom(SMFICTX *ctx) { return SMFIS_CONTINUE; }
-static sfsistat noop_abort(SMFICTX *ctx) { return SMFIS_CONTINUE; }
-static sfsistat noop_close(SMFICTX *ctx) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_helo(SMFICTX *ctx, char *helo) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_envfrom(SMFICTX *ctx, char **argv) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_envrcpt(SMFICTX *ctx, char **argv) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_data(SMFICTX *ctx) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_header(SMFICTX *ctx, char *name, char *value) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_eoh(SMFICTX *ctx) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_body(SMFICTX *ctx, unsigned char *chunk, size_t len) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_eom(SMFICTX *ctx) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_abort(SMFICTX *ctx) { return SMFIS_CONTINUE; }
+__attribute__((unused)) static sfsistat noop_close(SMFICTX *ctx) { return SMFIS_CONTINUE; }
+
+#ifdef VIGIE_INBOUND_STAGES
+static sfsistat in_noreply(SMFICTX *ctx) { return SMFIS_NOREPLY; }
+static sfsistat in_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr) { return SMFIS_NOREPLY; }
+static sfsistat in_helo(SMFICTX *ctx, char *helo) { return SMFIS_NOREPLY; }
+static sfsistat in_header(SMFICTX *ctx, char *name, char *value) { return SMFIS_NOREPLY; }
+static sfsistat in_body(SMFICTX *ctx, unsigned char *chunk, size_t len) { return SMFIS_NOREPLY; }
+static sfsistat in_eom(SMFICTX *ctx) {
+    smfi_insheader(ctx, 0, "X-Noop-Received", "pass (noop.bench.test: domain of alice@vigie-bench.example "
+        "designates 127.0.0.1 as permitted sender)\n\tclient-ip=127.0.0.1; envelope-from=\"alice@vigie-bench.example\"; "
+        "helo=mail.vigie-bench.example; receiver=vigie.bench.test; identity=mailfrom;");
+    smfi_insheader(ctx, 0, "X-Noop-Results-Here", "noop.bench.test;\n\tspf=pass smtp.mailfrom=alice@vigie-bench.example;"
+        "\n\tdkim=pass (2048-bit key) header.d=vigie-bench.example header.i=@vigie-bench.example header.a=rsa-sha256 "
+        "header.s=bench header.b=dMyuvpaA");
+    return SMFIS_CONTINUE;
+}
+static sfsistat in_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+                             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3) {
+    *pf0 = SMFIF_ADDHDRS;
+    *pf1 = f1 & (SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR |
+                 SMFIP_NR_EOH | SMFIP_NR_BODY);
+    *pf2 = *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+#endif
 
 int main(int argc, char **argv) {
     if (argc != 2) {
@@ -45,7 +77,19 @@ int main(int argc, char **argv) {
     desc.xxfi_eom = noop_eom;
     desc.xxfi_abort = noop_abort;
     desc.xxfi_close = noop_close;
-#ifndef VIGIE_STAGES
+#if defined(VIGIE_INBOUND_STAGES)
+    desc.xxfi_name = "noop-inbound";
+    desc.xxfi_flags = SMFIF_ADDHDRS;
+    desc.xxfi_envrcpt = NULL;
+    desc.xxfi_connect = in_connect;
+    desc.xxfi_helo = in_helo;
+    desc.xxfi_envfrom = noop_envfrom;
+    desc.xxfi_header = in_header;
+    desc.xxfi_eoh = in_noreply;
+    desc.xxfi_body = in_body;
+    desc.xxfi_eom = in_eom;
+    desc.xxfi_negotiate = in_negotiate;
+#elif !defined(VIGIE_STAGES)
     desc.xxfi_connect = noop_connect;
     desc.xxfi_envfrom = noop_envfrom;
     desc.xxfi_helo = noop_helo;
