@@ -28,33 +28,58 @@ public struct Exemptions: Sendable, Equatable {
     /// Recipients that must stay reachable: a bare local part (`postmaster`) matches
     /// at every domain, a full address matches itself. Case-insensitive.
     public var recipients: Set<String> {
-        didSet { recipientLengths = Self.lengths(recipients) }
+        didSet { asciiRecipients = Self.asciiEntries(recipients) }
     }
-    /// The UTF-8 lengths of `recipients`, to turn most recipients away without work.
-    private var recipientLengths: Set<Int>
+    /// `recipients` as bytes when every one is ASCII and they are few (postmaster,
+    /// abuse): compared byte by byte, without lower-casing or hashing the recipient
+    /// (every recipient of every message comes through here). nil: the Set is used.
+    private var asciiRecipients: [[UInt8]]?
 
     public init(accounts: Set<AccountName> = [], recipients: Set<String> = []) {
         self.accounts = accounts
         self.recipients = Set(recipients.map { $0.lowercased() })
-        self.recipientLengths = Self.lengths(self.recipients)
+        self.asciiRecipients = Self.asciiEntries(self.recipients)
     }
 
-    private static func lengths(_ recipients: Set<String>) -> Set<Int> { Set(recipients.map(\.utf8.count)) }
+    private static func asciiEntries(_ recipients: Set<String>) -> [[UInt8]]? {
+        guard recipients.count <= 16, recipients.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) else { return nil }
+        return recipients.sorted().map { Array($0.utf8) }
+    }
 
     public func isExempt(recipient raw: String) -> Bool {
         if recipients.isEmpty { return false }
-        let address = EnvelopeAddress.strip(raw)
-        // Most recipients are not exempt and differ from every entry in length: a
-        // byte count rejects them without lower-casing or hashing (every recipient of
-        // every message comes through here).
-        // (Lower-casing keeps the length of ASCII only: anything else takes the long way.)
-        if address.utf8.allSatisfy({ $0 < 0x80 }) {
-            let localLength = address.utf8.lastIndex(of: UInt8(ascii: "@")).map { address.utf8.distance(from: address.startIndex, to: $0) }
-            guard recipientLengths.contains(address.utf8.count) || localLength.map(recipientLengths.contains) == true else { return false }
-        }
+        var address = EnvelopeAddress.strip(raw)
+        if let entries = asciiRecipients, let answer = address.withUTF8({ Self.matches($0, entries) }) { return answer }
         let lowered = address.lowercased()
         if recipients.contains(lowered) { return true }
         guard let at = lowered.utf8.lastIndex(of: UInt8(ascii: "@")) else { return false }
         return recipients.contains(String(lowered[..<at]))
+    }
+
+    /// Whether an ASCII address is one of `entries` (lower-case ASCII), as a whole or
+    /// by its local part; nil for an address that is not ASCII (the Set decides).
+    private static func matches(_ address: UnsafeBufferPointer<UInt8>, _ entries: [[UInt8]]) -> Bool? {
+        var at = -1
+        for index in address.indices {
+            let byte = address[index]
+            if byte >= 0x80 { return nil }
+            if byte == UInt8(ascii: "@") { at = index }
+        }
+        for entry in entries {
+            if equalsIgnoringASCIICase(address, 0, address.count, entry) { return true }
+            if at >= 0, equalsIgnoringASCIICase(address, 0, at, entry) { return true }
+        }
+        return false
+    }
+
+    private static func equalsIgnoringASCIICase(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int,
+                                                _ lowered: [UInt8]) -> Bool {
+        guard end - start == lowered.count else { return false }
+        for offset in 0..<lowered.count {
+            var byte = bytes[start + offset]
+            if byte >= 0x41 && byte <= 0x5a { byte |= 0x20 }
+            if byte != lowered[offset] { return false }
+        }
+        return true
     }
 }
