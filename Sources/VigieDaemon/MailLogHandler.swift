@@ -19,16 +19,16 @@ public struct MailLogHandler: LogHandler {
 
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
-    private let label: String
     private let destination: Destination
+    /// `label[pid]: ` as bytes, built once (stderr lines; syslog adds its own). The
+    /// pid is read once: a getpid(2) per log line showed up in the benchmark's strace.
+    private let stderrPrefix: [UInt8]
     private static let output = Mutex(())
-    /// Read once: a getpid(2) per log line showed up in the benchmark's strace.
-    private static let pid = getpid()
 
     public init(label: String, destination: Destination = .stderr, level: Logger.Level = .info) {
-        self.label = label
         self.destination = destination
         self.logLevel = level
+        self.stderrPrefix = Array("\(label)[\(getpid())]: ".utf8)
     }
 
     /// Opens syslog once, with the mail facility and the pid in every line.
@@ -50,26 +50,30 @@ public struct MailLogHandler: LogHandler {
         // spent per message (callgrind on the daemon, benchmarks/README.md).
         var line: [UInt8] = []
         line.reserveCapacity(256)
-        if destination == .stderr {
-            line.append(contentsOf: label.utf8)
-            line.append(UInt8(ascii: "["))
-            line.append(contentsOf: String(Self.pid).utf8)
-            line.append(contentsOf: "]: ".utf8)
-        }
+        if destination == .stderr { line.append(contentsOf: stderrPrefix) }
         line.append(contentsOf: event.level.mailLogTag.utf8)
         let fields = metadata.isEmpty ? (event.metadata ?? [:]) : metadata.merging(event.metadata ?? [:]) { _, new in new }
-        if let queueID = fields["queue.id"] {
+        // The pairs sorted once, and the queue id picked out while at it: no second
+        // lookup (a String hash) per field.
+        var queueID: Logger.MetadataValue?
+        var pairs: [(key: String, value: Logger.MetadataValue)] = []
+        pairs.reserveCapacity(fields.count)
+        for pair in fields {
+            if pair.key == "queue.id" { queueID = pair.value } else { pairs.append(pair) }
+        }
+        pairs.sort { $0.key < $1.key }
+        if let queueID {
             Self.appendClean(Self.text(of: queueID), to: &line)
         } else {
             line.append(contentsOf: "NOQUEUE".utf8)
         }
         line.append(contentsOf: ": ".utf8)
         Self.appendClean(event.message.description, to: &line)
-        for key in fields.keys.sorted() where key != "queue.id" {
+        for pair in pairs {
             line.append(UInt8(ascii: " "))
-            Self.appendClean(key, to: &line)
+            Self.appendClean(pair.key, to: &line)
             line.append(UInt8(ascii: "="))
-            Self.appendQuoted(Self.text(of: fields[key]!), to: &line)
+            Self.appendQuoted(Self.text(of: pair.value), to: &line)
         }
         if destination == .syslog {
             line.append(0)
