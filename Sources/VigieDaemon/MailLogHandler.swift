@@ -53,27 +53,31 @@ public struct MailLogHandler: LogHandler {
         if destination == .stderr { line.append(contentsOf: stderrPrefix) }
         line.append(contentsOf: event.level.mailLogTag.utf8)
         let fields = metadata.isEmpty ? (event.metadata ?? [:]) : metadata.merging(event.metadata ?? [:]) { _, new in new }
-        // The pairs sorted once, and the queue id picked out while at it: no second
-        // lookup (a String hash) per field.
-        var queueID: Logger.MetadataValue?
-        var pairs: [(key: String, value: Logger.MetadataValue)] = []
-        pairs.reserveCapacity(fields.count)
-        for pair in fields {
-            if pair.key == "queue.id" { queueID = pair.value } else { pairs.append(pair) }
+        // One pass over the fields: the queue id picked out, the others' text taken
+        // once, then their positions sorted by key (sorting the (key, value) pairs
+        // themselves copied each metadata value through its value witness, and
+        // looking each sorted key up again hashed it a second time).
+        var queueID: String?
+        var keys: [String] = [], texts: [String] = []
+        keys.reserveCapacity(fields.count)
+        texts.reserveCapacity(fields.count)
+        for (key, value) in fields {
+            if key == "queue.id" { queueID = Self.text(of: value) } else { keys.append(key); texts.append(Self.text(of: value)) }
         }
-        pairs.sort { $0.key < $1.key }
+        var order = Array(keys.indices)
+        order.sort { keys[$0] < keys[$1] }
         if let queueID {
-            Self.appendClean(Self.text(of: queueID), to: &line)
+            Self.appendClean(queueID, to: &line)
         } else {
             line.append(contentsOf: "NOQUEUE".utf8)
         }
         line.append(contentsOf: ": ".utf8)
         Self.appendClean(event.message.description, to: &line)
-        for pair in pairs {
+        for index in order {
             line.append(UInt8(ascii: " "))
-            Self.appendClean(pair.key, to: &line)
+            Self.appendClean(keys[index], to: &line)
             line.append(UInt8(ascii: "="))
-            Self.appendQuoted(Self.text(of: pair.value), to: &line)
+            Self.appendQuoted(texts[index], to: &line)
         }
         if destination == .syslog {
             line.append(0)
@@ -125,8 +129,17 @@ public struct MailLogHandler: LogHandler {
     /// Appends a value, in double quotes (with `"` turned into `'`) when it is empty
     /// or has a space, so `key=value` fields split unambiguously.
     static func appendQuoted(_ text: String, to line: inout [UInt8]) {
-        let needsQuotes = text.isEmpty || text.utf8.contains { $0 == UInt8(ascii: " ") || $0 < 0x20 || $0 == 0x7F }
-        guard needsQuotes else { return appendClean(text, to: &line) }
+        // Appended as it is first (one copy), then checked in place: nearly every
+        // value needs neither quotes nor cleaning.
+        let start = line.count
+        line.append(contentsOf: text.utf8)
+        var needsQuotes = start == line.count
+        for index in start..<line.count where line[index] <= 0x20 || line[index] == 0x7F {  // space or control
+            needsQuotes = true
+            break
+        }
+        guard needsQuotes else { return }
+        line.removeSubrange(start...)
         line.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
