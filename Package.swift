@@ -48,6 +48,12 @@ let package = Package(
         ),
         // glibc's mallopt, for the daemon's malloc settings (VigieDaemon/MallocTuning).
         .systemLibrary(name: "CMalloc"),
+        // The shared store for several Postfix hosts (issue 12): Debian's hiredis.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         .target(name: "VigieCore"),
         // SRS (issue: forwarded mail): HMAC over libssl, the pure-Swift codec, and the
         // Postfix lookup services (tcp_table, socketmap).
