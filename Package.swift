@@ -72,6 +72,8 @@ let package = Package(
         .target(name: "VigieConfig", dependencies: ["VigieCore"]),
         .target(name: "MilterTransport", dependencies: ["CMilter"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
+        // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
+        .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore"]),
         .target(name: "VigieControl", dependencies: ["VigieCore"]),
         .target(
             name: "VigieDaemon",
@@ -102,6 +104,7 @@ let package = Package(
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
+        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit", "COpenSSL"]),
         .testTarget(
