@@ -17,6 +17,10 @@ final class RedisFixture {
     }
 
     func connection() throws -> RedisConnection { try RedisConnection(options: options) }
+
+    func store(prefix: String = "vigie:") throws -> RedisStateStore {
+        try RedisStateStore(options: options, keyPrefix: prefix)
+    }
 }
 
 /// A fresh directory for files a test writes (password files).
