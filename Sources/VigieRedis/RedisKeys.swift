@@ -11,11 +11,12 @@
 ///     PREFIX audit:ACCOUNT           list     audit lines, JSON (`AuditEvent`), oldest first
 ///     PREFIX counters                hash     account -> AccountCounters snapshot (141 bytes)
 ///     PREFIX histories               hash     account -> SendingHistory snapshot (259 bytes)
+///     PREFIX count:ACCOUNT           hash     shared sliding windows (RedisSharedCounters), with a TTL
 ///     PREFIX lock-events             channel  a `RedisLockAnnouncement` per lock and unlock
 ///
-/// Times are milliseconds since the Unix epoch, as in the SQLite store. Nothing here
-/// expires: locks, their evidence and the audit trail are kept like the SQLite
-/// file's rows (the counting keys of issue 12 item 2 will carry a TTL).
+/// Times are milliseconds since the Unix epoch, as in the SQLite store. Locks, their
+/// evidence and the audit trail never expire, like the SQLite file's rows; only the
+/// counting keys carry a TTL.
 struct RedisKeys: Sendable {
     let prefix: String
 
@@ -28,6 +29,7 @@ struct RedisKeys: Sendable {
     func evidence(_ id: Int64) -> [UInt8] { key("evidence:\(id)") }
     func accountLocks(_ account: String) -> [UInt8] { key("account-locks:" + account) }
     func audit(_ account: String) -> [UInt8] { key("audit:" + account) }
+    func count(_ account: String) -> [UInt8] { key("count:" + account) }
 
     private func key(_ name: String) -> [UInt8] { Array((prefix + name).utf8) }
 }
