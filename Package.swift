@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, bottom to top (docs/ARCHITECTURE.md draws them):
 //   C system libraries (CMilter, CSQLite): module maps only, plus a shim where Swift
 //     cannot call the C API directly.
-//   Safe wrappers (MilterTransport, VigieStore): own the C handles; no C type is public.
+//   Safe wrappers (MilterTransport, VigieStore, VigieRedis): own the C handles; no C type is public.
 //   Policy (VigieCore): pure Swift, no C, no I/O; time, groups and storage come in.
 //   Configuration (VigieConfig): TOML with file:line:key errors, builds VigieCore values.
 //   Composition (VigieDaemon, VigieControl) and the two executables.

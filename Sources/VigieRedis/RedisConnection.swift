@@ -245,7 +245,7 @@ public final class RedisConnection {
     }
 
     private func openContext() throws(RedisError) {
-        let timeout = Self.timeval(options.timeout)
+        let timeout = Self.timeValue(options.timeout)
         let opened: UnsafeMutablePointer<redisContext>?
         switch options.endpoint {
         case .unix(let path): opened = redisConnectUnixWithTimeout(path, timeout)
@@ -310,9 +310,9 @@ public final class RedisConnection {
 
     // MARK: C conversions
 
-    private static func timeval(_ duration: Duration) -> timeval {
+    private static func timeValue(_ duration: Duration) -> timeval {
         let microseconds = max(duration.milliseconds, 1) * 1000
-        return Glibc.timeval(tv_sec: Int(microseconds / 1_000_000), tv_usec: Int(microseconds % 1_000_000))
+        return timeval(tv_sec: .init(microseconds / 1_000_000), tv_usec: .init(microseconds % 1_000_000))
     }
 
     /// Lays the arguments out in one buffer and passes hiredis pointers and lengths

@@ -274,3 +274,11 @@ final class SilentListener {
 
     deinit { close(descriptor) }
 }
+
+/// The harness itself: without redis-server the tests fail and say what to install.
+@Suite struct RedisInstanceTests {
+    @Test func aMissingServerIsAFailureNamingThePackage() {
+        let error = #expect(throws: HarnessError.self) { try RedisInstance(executable: "/nonexistent/redis-server") }
+        #expect(error?.description.contains("install Debian's redis-server package") == true)
+    }
+}
