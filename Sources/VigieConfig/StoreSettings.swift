@@ -33,7 +33,7 @@ public struct StoreSettings: Sendable, Equatable {
     public var redisPasswordFile: String?
     /// `redis_key_prefix`: every key and channel starts with it.
     public var redisKeyPrefix: String
-    /// `redis_timeout`: the longest one connect or one round trip to Redis may wait.
+    /// `redis_timeout`: the longest one call to Redis may take, reconnecting included.
     public var redisTimeout: Duration
 
     public init(backend: Backend = .sqlite, redisServer: RedisServer? = nil, redisPasswordFile: String? = nil,

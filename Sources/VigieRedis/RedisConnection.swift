@@ -13,8 +13,15 @@ import Darwin
 /// frees it in `deinit`.
 ///
 /// Not `Sendable`: a connection is used by one thread at a time (`RedisStateStore`
-/// keeps it behind a mutex). Calls block for at most about `options.timeout` per
-/// read or write (hiredis sets SO_RCVTIMEO/SO_SNDTIMEO from `redisSetTimeout`).
+/// keeps it behind a mutex).
+///
+/// Time budget: each public call (`command`, `pipeline`, `evaluate`) gets
+/// `options.timeout` in all, whatever it takes: connecting again, AUTH, SELECT,
+/// SCRIPT LOAD, the command and its reply. Before each step the socket's timeouts
+/// are set to what is left (hiredis's `redisSetTimeout`, SO_RCVTIMEO/SO_SNDTIMEO),
+/// and a step with nothing left is a timeout. So a decision waits on Redis at most
+/// about one timeout per call, not one per step. Bulk calls (a flush, the load at
+/// start) ask for a longer budget with `withTimeout`.
 ///
 /// Reconnecting: a connection that failed (timeout, reset, protocol error) is
 /// dropped at once, never reused: after a timeout the late reply would otherwise be
@@ -41,11 +48,13 @@ public final class RedisConnection {
     /// Set by `subscribe`: the server pushes messages, so a readable socket no
     /// longer means it closed.
     private var subscribed = false
+    /// When the current public call must be done by (nil between calls).
+    private var deadline: ContinuousClock.Instant?
 
     /// Connects now, so that a wrong address or password is an error at start.
     public init(options: RedisConnectionOptions) throws(RedisError) {
         self.options = options
-        try connect()
+        try withinBudget { () throws(RedisError) in try connect() }
     }
 
     deinit {
@@ -61,7 +70,12 @@ public final class RedisConnection {
     /// `.server` with the server's text. The corresponding C function is `redisCommandArgv`.
     @discardableResult
     public func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+        try withinBudget { () throws(RedisError) -> RedisReply in try send(arguments) }
+    }
+
+    private func send(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
         let context = try usableContext()
+        try applyRemainingTime(to: context, doing: Self.name(of: arguments))
         let raw = Self.withArgv(arguments) { count, argv, lengths in
             redisCommandArgv(context, count, argv, lengths)
         }
@@ -83,7 +97,12 @@ public final class RedisConnection {
     /// The corresponding C functions are `redisAppendCommandArgv` and `redisGetReply`.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         guard !commands.isEmpty else { return [] }
+        return try withinBudget { () throws(RedisError) -> [RedisReply] in try sendPipeline(commands) }
+    }
+
+    private func sendPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         let context = try usableContext()
+        try applyRemainingTime(to: context, doing: "a pipeline")
         for arguments in commands {
             let status = Self.withArgv(arguments) { count, argv, lengths in
                 redisAppendCommandArgv(context, count, argv, lengths)
@@ -107,6 +126,10 @@ public final class RedisConnection {
     /// first time and again whenever the server answers NOSCRIPT (restarted, or
     /// SCRIPT FLUSH): the script body crosses the network once per server, not per call.
     public func evaluate(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+        try withinBudget { () throws(RedisError) -> RedisReply in try run(script, keys: keys, arguments: arguments) }
+    }
+
+    private func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
         var reloaded = false
         while true {
             let hash: String
@@ -126,6 +149,43 @@ public final class RedisConnection {
                 if named.kind == .server { named.message = "script \(script.name): \(named.message)" }
                 throw named
             }
+        }
+    }
+
+    /// Runs `body` (calls on this connection) with `timeout` as the budget of the
+    /// whole, instead of `options.timeout` per call: for a flush of 100k accounts or
+    /// the load at start, not for anything a decision waits on.
+    public func withTimeout<Result>(_ timeout: Duration, _ body: (RedisConnection) throws(RedisError) -> Result) throws(RedisError) -> Result {
+        let outer = deadline
+        deadline = .now + timeout
+        defer { deadline = outer }
+        return try body(self)
+    }
+
+    /// Runs a public call within its budget: a new one unless a caller (a script
+    /// load inside `evaluate`, AUTH inside a reconnect, `withTimeout`) set one.
+    private func withinBudget<Result>(_ body: () throws(RedisError) -> Result) throws(RedisError) -> Result {
+        if deadline != nil { return try body() }
+        deadline = .now + options.timeout
+        defer { deadline = nil }
+        return try body()
+    }
+
+    /// What is left of the budget; a timeout error when nothing is.
+    private func remainingTime(doing: String) throws(RedisError) -> Duration {
+        let left = (deadline ?? .now + options.timeout) - .now
+        guard left > .milliseconds(1) else {
+            throw RedisError(.timeout, "no time left within \(options.timeout.milliseconds) ms to \(doing) on \(options.endpoint)",
+                             remedy: "is redis-server overloaded or swapping?")
+        }
+        return left
+    }
+
+    /// Sets the socket's send and receive timeouts to what is left of the budget.
+    private func applyRemainingTime(to context: UnsafeMutablePointer<redisContext>, doing: String) throws(RedisError) {
+        let left = try remainingTime(doing: doing)
+        guard redisSetTimeout(context, Self.timeValue(left)) == REDIS_OK else {
+            throw failure(of: context, doing: "set the timeout")
         }
     }
 
@@ -181,6 +241,8 @@ public final class RedisConnection {
                 disconnect()
                 throw RedisError(.connection, "poll on the subscription to \(options.endpoint) failed (errno \(errno))")
             }
+            // The last call may have left the socket a short remaining time.
+            _ = redisSetTimeout(context, Self.timeValue(options.timeout))
             guard redisGetReply(context, &raw) == REDIS_OK, raw != nil else {
                 throw failure(of: context, doing: "read a pushed message")
             }
@@ -245,7 +307,7 @@ public final class RedisConnection {
     }
 
     private func openContext() throws(RedisError) {
-        let timeout = Self.timeValue(options.timeout)
+        let timeout = Self.timeValue(try remainingTime(doing: "connect"))
         let opened: UnsafeMutablePointer<redisContext>?
         switch options.endpoint {
         case .unix(let path): opened = redisConnectUnixWithTimeout(path, timeout)

@@ -21,8 +21,9 @@ public struct RedisConnectionOptions: Sendable, Equatable {
     public var database: Int
     /// Sent with AUTH after connecting. Never shown in a description or error.
     public var password: String?
-    /// The longest one connect, and one read or write of a command, may wait.
-    /// A decision waits on Redis at most about this long per round trip.
+    /// The budget of one call, everything included (connecting again, AUTH,
+    /// SELECT, a script's load, the command and its reply): a decision waits on
+    /// Redis at most about this long per call.
     public var timeout: Duration
     /// After a failed connect, commands fail at once for this long instead of
     /// trying again: against a host that drops packets every decision would

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigieCore
 import VigieRedis
@@ -280,5 +281,94 @@ final class SilentListener {
     @Test func aMissingServerIsAFailureNamingThePackage() {
         let error = #expect(throws: HarnessError.self) { try RedisInstance(executable: "/nonexistent/redis-server") }
         #expect(error?.description.contains("install Debian's redis-server package") == true)
+    }
+}
+
+/// One timeout per call, not per step: a slow server cannot stretch a call that
+/// must connect, AUTH, SELECT and run a script into several timeouts.
+@Suite(.serialized) struct RedisTimeBudgetTests {
+    /// Keeps the server busy: DEBUG SLEEP after DEBUG SLEEP from its own connection,
+    /// so each of another client's steps waits up to `pause` for its turn.
+    final class SlowServer: @unchecked Sendable {
+        // `running` is read by the worker thread and written by the test: an atomic.
+        private let running = Atomic<Bool>(true)
+        private let finished = DispatchSemaphore(value: 0)
+
+        init(_ options: RedisConnectionOptions, pause: Double) throws {
+            var slow = options
+            slow.timeout = .seconds(5)
+            let connection = try RedisConnection(options: slow)
+            nonisolated(unsafe) let owned = connection
+            Thread.detachNewThread { [self] in
+                // Only this thread uses the connection.
+                while running.load(ordering: .relaxed) {
+                    _ = try? owned.command("DEBUG", "SLEEP", String(pause))
+                }
+                finished.signal()
+            }
+            // Let the first DEBUG SLEEP begin.
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+
+        func stop() {
+            running.store(false, ordering: .relaxed)
+            finished.wait()
+        }
+    }
+
+    @Test func connectingAUTHAndSELECTShareOneTimeout() throws {
+        let server = try RedisInstance(password: "pw")
+        try server.start()
+        let fast = RedisConnectionOptions(endpoint: .unix(path: server.socketPath!), database: 2, password: "pw",
+                                          timeout: .seconds(5), reconnectBackoff: .zero)
+        // Unhurried, it works: the test is about time, not about a broken setup.
+        _ = try RedisConnection(options: fast)
+
+        let slow = try SlowServer(fast, pause: 0.25)
+        defer { slow.stop() }
+        var options = fast
+        options.timeout = .milliseconds(300)
+        var worst = 0.0
+        for _ in 0..<3 {
+            var outcome: RedisError.Kind?
+            let elapsed = try seconds {
+                do { _ = try RedisConnection(options: options) } catch let failure as RedisError { outcome = failure.kind }
+            }
+            worst = max(worst, elapsed)
+            #expect(outcome == nil || outcome == .timeout)
+        }
+        // AUTH and SELECT each wait up to 0.25 s for the sleeping server: 0.5 s with
+        // a timeout per step; the budget stops the whole at 0.3 s.
+        #expect(worst < 0.38, "took \(worst) s with a 300 ms budget per call")
+    }
+
+    @Test func aScriptLoadAndItsRunShareOneTimeout() throws {
+        let redis = try RedisFixture(timeout: .milliseconds(300))
+        // Connected before the server turns slow; then each call must SCRIPT LOAD and
+        // EVALSHA, up to 0.25 s each.
+        let connections = try (0..<3).map { _ in try redis.connection() }
+        let slow = try SlowServer(redis.options, pause: 0.25)
+        defer { slow.stop() }
+        var worst = 0.0
+        for (round, connection) in connections.enumerated() {
+            let script = RedisScript(name: "round \(round)", source: "return \(round)")
+            var outcome: RedisError.Kind?
+            let elapsed = try seconds {
+                do { _ = try connection.evaluate(script, keys: [], arguments: []) } catch let failure as RedisError { outcome = failure.kind }
+            }
+            worst = max(worst, elapsed)
+            #expect(outcome == nil || outcome == .timeout)
+        }
+        #expect(worst < 0.38, "took \(worst) s with a 300 ms budget")
+    }
+
+    @Test func aBulkCallMayAskForMore() throws {
+        let redis = try RedisFixture(timeout: .milliseconds(100))
+        let connection = try redis.connection()
+        let slow = try SlowServer(redis.options, pause: 0.3)
+        defer { slow.stop() }
+        #expect(throws: RedisError.self) { try connection.command("PING") }
+        let reply = try connection.withTimeout(.seconds(3)) { redis throws(RedisError) in try redis.command("PING") }
+        #expect(reply == .status("PONG"))
     }
 }

@@ -57,6 +57,8 @@ public final class RedisInstance: @unchecked Sendable {
             "supervised no",
             "protected-mode no",
             "databases 16",
+            // DEBUG SLEEP makes a slow server for the time-budget tests.
+            "enable-debug-command local",
         ]
         if let socketPath { lines += ["unixsocket \(socketPath)", "unixsocketperm 700"] }
         if let password { lines.append("requirepass \(password)") }
