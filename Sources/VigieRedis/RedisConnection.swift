@@ -76,10 +76,12 @@ public final class RedisConnection {
     private func send(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
         let context = try usableContext()
         try applyRemainingTime(to: context, doing: Self.name(of: arguments))
-        let raw = Self.withArgv(arguments) { count, argv, lengths in
-            redisCommandArgv(context, count, argv, lengths)
+        // errno is read at once: it tells a timeout (EAGAIN) from a reset, and any
+        // later call (a free) may change it.
+        let (raw, code) = Self.withArgv(arguments) { count, argv, lengths in
+            (redisCommandArgv(context, count, argv, lengths), errno)
         }
-        guard let raw else { throw failure(of: context, doing: Self.name(of: arguments)) }
+        guard let raw else { throw failure(of: context, errno: code, doing: Self.name(of: arguments)) }
         let reply = Self.reply(from: raw.assumingMemoryBound(to: redisReply.self))
         freeReplyObject(raw)
         if case .error(let text) = reply { throw RedisError(.server, text) }
@@ -104,17 +106,19 @@ public final class RedisConnection {
         let context = try usableContext()
         try applyRemainingTime(to: context, doing: "a pipeline")
         for arguments in commands {
-            let status = Self.withArgv(arguments) { count, argv, lengths in
-                redisAppendCommandArgv(context, count, argv, lengths)
+            let (status, code) = Self.withArgv(arguments) { count, argv, lengths in
+                (redisAppendCommandArgv(context, count, argv, lengths), errno)
             }
-            guard status == REDIS_OK else { throw failure(of: context, doing: "a pipeline") }
+            guard status == REDIS_OK else { throw failure(of: context, errno: code, doing: "a pipeline") }
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {
             var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                throw failure(of: context, doing: "a pipeline of \(commands.count) commands")
+            let status = redisGetReply(context, &raw)
+            let code = errno
+            guard status == REDIS_OK, let raw else {
+                throw failure(of: context, errno: code, doing: "a pipeline of \(commands.count) commands")
             }
             replies.append(Self.reply(from: raw.assumingMemoryBound(to: redisReply.self)))
             freeReplyObject(raw)
@@ -185,7 +189,7 @@ public final class RedisConnection {
     private func applyRemainingTime(to context: UnsafeMutablePointer<redisContext>, doing: String) throws(RedisError) {
         let left = try remainingTime(doing: doing)
         guard redisSetTimeout(context, Self.timeValue(left)) == REDIS_OK else {
-            throw failure(of: context, doing: "set the timeout")
+            throw failure(of: context, errno: errno, doing: "set the timeout")
         }
     }
 
@@ -230,7 +234,7 @@ public final class RedisConnection {
         }
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(context.pointee.reader, &raw) == REDIS_OK else {
-            throw failure(of: context, doing: "read a pushed message")
+            throw failure(of: context, errno: 0, doing: "read a pushed message")
         }
         if raw == nil {
             var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
@@ -243,8 +247,10 @@ public final class RedisConnection {
             }
             // The last call may have left the socket a short remaining time.
             _ = redisSetTimeout(context, Self.timeValue(options.timeout))
-            guard redisGetReply(context, &raw) == REDIS_OK, raw != nil else {
-                throw failure(of: context, doing: "read a pushed message")
+            let status = redisGetReply(context, &raw)
+            let code = errno
+            guard status == REDIS_OK, raw != nil else {
+                throw failure(of: context, errno: code, doing: "read a pushed message")
             }
         }
         guard let raw else { return nil }
@@ -335,8 +341,8 @@ public final class RedisConnection {
     }
 
     /// The error for a command that got no reply; the context is dropped.
-    private func failure(of context: UnsafeMutablePointer<redisContext>, doing: String) -> RedisError {
-        let failure = self.error(of: context, errno: errno, doing: doing)
+    private func failure(of context: UnsafeMutablePointer<redisContext>, errno code: Int32, doing: String) -> RedisError {
+        let failure = self.error(of: context, errno: code, doing: doing)
         disconnect()
         return failure
     }
