@@ -166,6 +166,29 @@ import Glibc
         #expect(elapsed >= 0.15 && elapsed < 1.0, "took \(elapsed) s")
     }
 
+    @Test func somethingThatIsNotRedisIsAProtocolError() throws {
+        // What an HTTP server on the configured port would answer.
+        let listener = try SilentListener()
+        let descriptor = listener.descriptor
+        let answering = Thread {
+            let client = accept(descriptor, nil, nil)
+            guard client >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            _ = read(client, &buffer, buffer.count)
+            let answer = Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)
+            _ = answer.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            Thread.sleep(forTimeInterval: 0.5)
+            close(client)
+        }
+        answering.start()
+        let connection = try RedisConnection(options: RedisConnectionOptions(
+            endpoint: .tcp(host: "127.0.0.1", port: listener.port), timeout: .seconds(2)))
+        let error = try #require(throws: RedisError.self) { try connection.command("PING") }
+        #expect(error.kind == .protocol)
+        #expect(error.description.contains("not RESP"))
+        #expect(!connection.isConnected)
+    }
+
     @Test func aKilledServerIsAConnectionErrorAndTheConnectionRecovers() throws {
         let redis = try RedisFixture()
         let connection = try redis.connection()
