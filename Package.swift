@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, bottom to top (docs/ARCHITECTURE.md draws them):
 //   C system libraries (CMilter, CSQLite): module maps only, plus a shim where Swift
 //     cannot call the C API directly.
-//   Safe wrappers (MilterTransport, VigieStore): own the C handles; no C type is public.
+//   Safe wrappers (MilterTransport, VigieStore, VigieRedis): own the C handles; no C type is public.
 //   Policy (VigieCore): pure Swift, no C, no I/O; time, groups and storage come in.
 //   Configuration (VigieConfig): TOML with file:line:key errors, builds VigieCore values.
 //   Composition (VigieDaemon, VigieControl) and the two executables.
@@ -48,6 +48,12 @@ let package = Package(
         ),
         // glibc's mallopt, for the daemon's malloc settings (VigieDaemon/MallocTuning).
         .systemLibrary(name: "CMalloc"),
+        // The shared store for several Postfix hosts (issue 12): Debian's hiredis.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         .target(name: "VigieCore"),
         // SRS (issue: forwarded mail): HMAC over libssl, the pure-Swift codec, and the
         // Postfix lookup services (tcp_table, socketmap).
@@ -66,6 +72,8 @@ let package = Package(
         .target(name: "VigieConfig", dependencies: ["VigieCore"]),
         .target(name: "MilterTransport", dependencies: ["CMilter"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
+        // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
+        .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore"]),
         .target(name: "VigieControl", dependencies: ["VigieCore"]),
         .target(
             name: "VigieDaemon",
@@ -96,6 +104,7 @@ let package = Package(
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
+        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit", "COpenSSL"]),
         .testTarget(

@@ -32,6 +32,28 @@ extension ConfigSection {
         return duration
     }
 
+    /// A short duration: `"250ms"`, or whole seconds as `duration` writes them
+    /// (`"1s"`), within bounds. For waits measured in milliseconds (Redis).
+    func shortDuration(_ key: String, atLeast minimum: Duration, atMost maximum: Duration) throws(ConfigError) -> Duration? {
+        guard let value = table[key] else { return nil }
+        var parsed: Duration?
+        if let text = value.string {
+            if text.hasSuffix("ms"), text.count > 2, text.count <= 8, text.dropLast(2).allSatisfy({ $0.isASCII && $0.isNumber }),
+               let milliseconds = Int64(text.dropLast(2)) {
+                parsed = .milliseconds(milliseconds)
+            } else {
+                parsed = DurationSyntax.parse(text)
+            }
+        }
+        guard let duration = parsed else {
+            throw error(key, "expected a duration such as \"250ms\" or \"1s\", got \(value.summary)")
+        }
+        guard duration >= minimum, duration <= maximum else {
+            throw error(key, "expected a duration from \(minimum.milliseconds)ms to \(maximum.milliseconds)ms, got \(value.summary)")
+        }
+        return duration
+    }
+
     /// An absolute file or directory path.
     func absolutePath(_ key: String) throws(ConfigError) -> String? {
         guard let path = try string(key) else { return nil }

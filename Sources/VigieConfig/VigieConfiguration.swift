@@ -26,6 +26,8 @@ public struct VigieConfiguration: Sendable, Equatable {
     public var srs: SRSSettings = SRSSettings()
     /// `[inbound]`
     public var inbound: InboundSettings = InboundSettings()
+    /// `[store]`
+    public var store: StoreSettings = StoreSettings()
     /// The files actually read, in order: the main file, conf.d files, then the
     /// notice files.
     public var sources: [String]
@@ -67,7 +69,7 @@ public struct VigieConfiguration: Sendable, Equatable {
         detection: DetectionSettings()
     )
 
-    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "detection", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound"]
+    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "detection", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound", "store"]
 
     /// Reads the merged tables of every configuration file.
     ///
@@ -105,5 +107,7 @@ public struct VigieConfiguration: Sendable, Equatable {
         self.metrics = try MetricsSettings(section("metrics", "listen"))
         self.logging = try LoggingSettings(section("logging", "destination, level"))
         self.inbound = try InboundSettings(section("inbound", InboundSettings.keys.joined(separator: ", ")))
+        self.store = try StoreSettings(section("store", StoreSettings.keys.joined(separator: ", ")),
+                                       decisionTimeout: daemon.decisionTimeout)
     }
 }

@@ -1,6 +1,6 @@
-import VigieCore
-
-/// The binary form of `AccountCounters` kept in `counters.snapshot`.
+/// The binary form of `AccountCounters` the stores keep (SQLite's `counters.snapshot`,
+/// Redis's `counters` hash): here, beside `SendingHistory+Snapshot.swift`, so that
+/// both stores write the same bytes and a migration copies them unchanged.
 ///
 /// Version 1, 141 bytes, every integer little-endian whatever the host:
 ///
@@ -23,12 +23,12 @@ import VigieCore
 /// that account starts again from zero counts: the safe side of a rate limit is to
 /// forget, not to crash the daemon at start.
 extension AccountCounters {
-    static let snapshotVersion: UInt8 = 1
-    static let snapshotSize = 141
+    public static let snapshotVersion: UInt8 = 1
+    public static let snapshotSize = 141
 
     /// Writes the snapshot into the first `snapshotSize` bytes of `buffer`, so that one
     /// buffer serves a whole flush (stores, not appends).
-    func writeSnapshot(into buffer: UnsafeMutableRawBufferPointer) {
+    public func writeSnapshot(into buffer: UnsafeMutableRawBufferPointer) {
         precondition(buffer.count >= Self.snapshotSize, "a counters snapshot needs \(Self.snapshotSize) bytes")
         var out = LittleEndianWriter(buffer: buffer)
         out.put(Self.snapshotVersion)
@@ -47,15 +47,16 @@ extension AccountCounters {
         precondition(out.offset == Self.snapshotSize)
     }
 
-    /// The snapshot as a new array (tests; the store writes into one reused buffer).
-    func snapshotBytes() -> [UInt8] {
+    /// The snapshot as a new array (tests, and the Redis store, which sends each as
+    /// an argument of its own; the SQLite store writes into one reused buffer).
+    public func snapshotBytes() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Self.snapshotSize)
         bytes.withUnsafeMutableBytes { writeSnapshot(into: $0) }
         return bytes
     }
 
     /// Decodes a snapshot; nil for an unknown version or a wrong length.
-    init?(snapshot bytes: UnsafeRawBufferPointer) {
+    public init?(snapshot bytes: UnsafeRawBufferPointer) {
         guard bytes.count == Self.snapshotSize, bytes[0] == Self.snapshotVersion else { return nil }
         var reader = LittleEndianReader(bytes: bytes, offset: 1)
         self.init()

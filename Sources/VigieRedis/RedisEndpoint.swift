@@ -1,0 +1,41 @@
+/// Where the Redis server listens.
+public enum RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
+    /// A unix socket (`unixsocket` in redis.conf): the usual choice when the server
+    /// runs on the same host, and it needs no password on the network.
+    case unix(path: String)
+    /// A host name or address and a TCP port.
+    case tcp(host: String, port: Int)
+
+    public var description: String {
+        switch self {
+        case .unix(let path): "unix:\(path)"
+        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+}
+
+/// How to reach and log in to the server.
+public struct RedisConnectionOptions: Sendable, Equatable {
+    public var endpoint: RedisEndpoint
+    /// SELECT'ed after connecting; 0 is Redis's default.
+    public var database: Int
+    /// Sent with AUTH after connecting. Never shown in a description or error.
+    public var password: String?
+    /// The budget of one call, everything included (connecting again, AUTH,
+    /// SELECT, a script's load, the command and its reply): a decision waits on
+    /// Redis at most about this long per call.
+    public var timeout: Duration
+    /// After a failed connect, commands fail at once for this long instead of
+    /// trying again: against a host that drops packets every decision would
+    /// otherwise pay the whole connect timeout.
+    public var reconnectBackoff: Duration
+
+    public init(endpoint: RedisEndpoint, database: Int = 0, password: String? = nil,
+                timeout: Duration = .milliseconds(250), reconnectBackoff: Duration = .seconds(1)) {
+        self.endpoint = endpoint
+        self.database = database
+        self.password = password
+        self.timeout = timeout
+        self.reconnectBackoff = reconnectBackoff
+    }
+}
