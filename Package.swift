@@ -51,7 +51,9 @@ let package = Package(
         // The shared store for several Postfix hosts (issue 12): Debian's hiredis.
         .systemLibrary(
             name: "CHiredis",
-            pkgConfig: "hiredis",
+            // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM
+            // refuses with a warning on every build; the shim includes
+            // <hiredis/hiredis.h> and the module map links hiredis.
             providers: [.apt(["libhiredis-dev"])]
         ),
         .target(name: "VigieCore"),

@@ -4,5 +4,5 @@
 // (redisCommandArgv, redisAppendCommandArgv, redisGetReply), never redisCommand's
 // format strings, so that no user data is ever read as a format.
 #include <sys/time.h>
-#include <hiredis.h>
+#include <hiredis/hiredis.h>
 #endif

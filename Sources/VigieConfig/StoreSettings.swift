@@ -35,6 +35,10 @@ public struct StoreSettings: Sendable, Equatable {
     public var redisKeyPrefix: String
     /// `redis_timeout`: the longest one call to Redis may take, reconnecting included.
     public var redisTimeout: Duration
+    /// Set when `backend = "redis"`: the daemon does not run on the Redis store yet
+    /// (VigieRedis is built and tested, not wired in), so `vigie` and `--check-config`
+    /// refuse this with the file, line and key rather than run on SQLite unasked.
+    public var unavailableBackend: ConfigError?
 
     public init(backend: Backend = .sqlite, redisServer: RedisServer? = nil, redisPasswordFile: String? = nil,
                 redisKeyPrefix: String = "vigie:", redisTimeout: Duration = .milliseconds(250)) {
@@ -60,6 +64,9 @@ public struct StoreSettings: Sendable, Equatable {
                 throw section.error("backend", "expected \"sqlite\" or \"redis\", got \"\(text)\"")
             }
             settings.backend = backend
+            if backend == .redis {
+                settings.unavailableBackend = section.error("backend", "the Redis store is not wired into the daemon in this version (issue 12: VigieRedis is built, the daemon still runs on SQLite); remove the key or set \"sqlite\"")
+            }
         }
         if let url = try section.string("redis_url") {
             switch Self.parseRedisURL(url) {

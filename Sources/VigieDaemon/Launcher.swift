@@ -65,6 +65,10 @@ public enum Launcher {
             writeError("vigie: configuration error: \(error)")
             return 78 // EX_CONFIG
         }
+        if let unavailable = configuration.store.unavailableBackend {
+            writeError("vigie: configuration error: \(unavailable)")
+            return 78 // EX_CONFIG
+        }
         if checkOnly {
             print("vigie: configuration OK (\(configuration.sources.joined(separator: ", ")))")
             return 0

@@ -62,4 +62,27 @@ struct AdminCommandTests {
         #expect(result.stderr.contains("\(path):5"), "\(result)")
         #expect(result.stderr.contains("limits.messages.per_hour"), "\(result)")
     }
+
+    @Test("backend = \"redis\" is refused, check and start alike, until the daemon runs on it")
+    func redisBackendIsRefusedForNow() throws {
+        let directory = try TestDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/vigie.toml"
+        try """
+            [daemon]
+            user = "vigie"
+            [notices]
+            directory = "\(Binaries.packageRoot)/conf/notices"
+            [store]
+            backend = "redis"
+            redis_url = "unix:/run/redis/redis.sock"
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        for arguments in [["--check-config", "--config", path], ["--config", path, "--stderr"]] {
+            let result = try ProcessRunner.run(Binaries.vigie, arguments)
+            #expect(result.status == 78, "\(arguments): \(result)")
+            #expect(result.stderr.contains("\(path):6"), "\(result)")
+            #expect(result.stderr.contains("store.backend"), "\(result)")
+        }
+    }
 }
