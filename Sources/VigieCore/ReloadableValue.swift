@@ -5,10 +5,16 @@ import Synchronization
 ///
 /// Why: behind a mutex, the settings every decision reads were the daemon's hottest
 /// spot at 64 connections (a quarter of its CPU spinning in `Mutex._lockSlow`, perf).
-/// A replacement publishes a new immutable box; the previous ones are kept for a
-/// while (`kept`), because a reader loads the pointer and only then retains the box,
-/// a few instructions later, and that window must never meet a free. Replacements
-/// are admin actions, seconds apart, so eight kept boxes are ample.
+///
+/// Safe whatever the scheduling: a reader loads the pointer and only then retains
+/// the box it points to, so a box must never be freed while some reader may hold its
+/// pointer unretained, however long that reader is paused. Every box ever published
+/// is therefore kept until the value itself goes: a replacement is an admin's
+/// `vigiectl reload` (a few kilobytes of settings each, and a restart gives them
+/// back), so the cost is memory that grows with reloads, not a window that a slow
+/// reader could lose. (An earlier version kept the last eight boxes, betting that no
+/// reader stays paused across eight reloads; `ReloadableValueTests` holds a reader at
+/// a barrier across a hundred.)
 public final class ReloadableValue<Value: Sendable>: Sendable {
     private final class Box: Sendable {
         let value: Value
@@ -16,26 +22,36 @@ public final class ReloadableValue<Value: Sendable>: Sendable {
     }
 
     private let current: Atomic<Unmanaged<Box>>
-    private let kept: Mutex<[Box]>
-    private static var keptCount: Int { 8 }
+    /// Every box published, oldest first: what keeps them alive.
+    private let published: Mutex<[Box]>
 
     public init(_ value: Value) {
         let box = Box(value)
-        kept = Mutex([box])
+        published = Mutex([box])
         current = Atomic(Unmanaged.passUnretained(box))
     }
 
     /// The value in force.
     public var value: Value { current.load(ordering: .acquiring).takeUnretainedValue().value }
 
+    /// How many values were ever put in force (the first included).
+    public var generations: Int { published.withLock { $0.count } }
+
     /// Puts in force the value `make` builds from the one in force (replacements are
     /// serialised: two reloads cannot both build from the same old value).
     public func replace(_ make: (Value) -> Value) {
-        kept.withLock { kept in
-            let box = Box(make(kept.last!.value))
-            kept.append(box)
+        published.withLock { published in
+            let box = Box(make(published.last!.value))
+            published.append(box)
             current.store(Unmanaged.passUnretained(box), ordering: .releasing)
-            if kept.count > Self.keptCount { kept.removeFirst(kept.count - Self.keptCount) }
         }
+    }
+
+    /// A read paused between loading the pointer and retaining its box, the window
+    /// that must never meet a free: for the test that holds a reader there.
+    func readPausedAfterLoad(_ pause: () -> Void) -> Value {
+        let box = current.load(ordering: .acquiring)
+        pause()
+        return box.takeUnretainedValue().value
     }
 }
