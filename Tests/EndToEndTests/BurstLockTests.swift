@@ -76,13 +76,35 @@ struct BurstLockTests {
         try vigie.startDaemon()
         #expect(try vigie.submit(as: "dave").recipients.first?.response.code == 550, "locked after a restart")
 
-        // Counters: three messages (the per-minute limit), give the flusher its second, then kill -9.
+        // Counters: three messages (the per-minute limit), then kill -9 once the file
+        // holds all three (polled, not slept on: a loaded machine may take longer than
+        // the flush's second).
         for _ in 1...3 { #expect(try vigie.submit(as: "erin").accepted) }
-        Thread.sleep(forTimeInterval: 1.6)
+        #expect(try waitForStoredMessages(3, of: "erin", in: vigie.statePath), "erin's three messages not flushed within 20 s")
         vigie.killDaemon()
         try vigie.startDaemon()
         #expect(try vigie.submit(as: "dave").recipients.first?.response.code == 550, "locked after kill -9")
         let fourth = try vigie.submit(as: "erin")
         #expect(fourth.rcptTo("friend@example.net")?.code == 450, "restarting is no way around a limit: \(fourth)")
+    }
+
+    /// Polls the state file (read-only, beside the running daemon: WAL) until the
+    /// account's stored counters hold `count` messages today: messagesPerDay's previous
+    /// and current counts in the snapshot (AccountCounters+Snapshot.swift: bytes 41-48,
+    /// little-endian; both, in case the day turned between two of the messages).
+    private func waitForStoredMessages(_ count: Int, of account: String, in statePath: String) throws -> Bool {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let result = try ProcessRunner.run("/usr/bin/sqlite3", ["-readonly", statePath,
+                "SELECT hex(snapshot) FROM counters WHERE account = '\(account)'"])
+            let hex = Array(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            if hex.count == 141 * 2 {
+                let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) ?? 0 }
+                func uint32(at offset: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) } }
+                if uint32(at: 41) + uint32(at: 45) >= count { return true }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
     }
 }

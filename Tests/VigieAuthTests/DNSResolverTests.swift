@@ -30,18 +30,29 @@ import Testing
         #expect(resolver.statistics.queriesSent.load(ordering: .relaxed) == 0)
     }
 
+    /// The lookup timeout, not the attempts, ends a lookup against a silent server:
+    /// 50 attempts of 200 ms would take 10 s, the lookup stops at 500 ms. Checked by
+    /// what the resolver did (queries sent) and by bounds a loaded machine keeps (never
+    /// early; far below the attempts' 10 s), not by a narrow wall-clock window.
     @Test func deadServerTimesOutOnTime() throws {
         let silent = try SilentNameserver()
         let resolver = DNSResolver(configuration: .init(nameservers: [silent.address], attemptTimeout: .milliseconds(200),
-                                                        lookupTimeout: .milliseconds(500)))
+                                                        lookupTimeout: .milliseconds(500), attempts: 50))
         let start = ContinuousClock.now
         guard case .failure(.timedOut) = resolver.lookup("x.test", .a) else { Issue.record("no timeout"); return }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(400) && elapsed < .milliseconds(800), "\(elapsed)")
-        // A thread deadline shortens it further.
+        #expect(elapsed >= .milliseconds(500), "ended before its lookup timeout: \(elapsed)")
+        #expect(elapsed < .seconds(5), "the attempts, not the lookup timeout, ended it: \(elapsed)")
+        let sent = resolver.statistics.queriesSent.load(ordering: .relaxed)
+        #expect(sent >= 1 && sent <= 3, "500 ms of 200 ms attempts is at most 3 queries, not 50: \(sent)")
+
+        // A thread deadline ends it sooner still: one query, then the deadline.
         let short = ContinuousClock.now
-        _ = DNSDeadline.withDeadline(ContinuousClock.now.advanced(by: .milliseconds(100))) { resolver.lookup("y.test", .a) }
-        #expect(ContinuousClock.now - short < .milliseconds(300))
+        let result = DNSDeadline.withDeadline(ContinuousClock.now.advanced(by: .milliseconds(100))) { resolver.lookup("y.test", .a) }
+        guard case .failure(.timedOut) = result else { Issue.record("no timeout under a deadline: \(result)"); return }
+        #expect(ContinuousClock.now - short >= .milliseconds(100))
+        // One query: the lookup timeout (500 ms) would have let 3 go out.
+        #expect(resolver.statistics.queriesSent.load(ordering: .relaxed) == sent + 1, "more than one query in a 100 ms deadline")
     }
 
     @Test func secondServerAnswersWhenTheFirstIsDead() throws {
