@@ -6,7 +6,8 @@ import PackageDescription
 //     cannot call the C API directly.
 //   Safe wrappers (MilterTransport, VigieStore, VigieRedis): own the C handles; no C type is public.
 //   Policy (VigieCore): pure Swift, no C, no I/O; time, groups and storage come in.
-//   Configuration (VigieConfig): TOML with file:line:key errors, builds VigieCore values.
+//   Configuration (VigieConfig): TOML with file:line:key errors, builds the values its
+//     users take (VigieCore's, VigieAuth's, VigieDNS's).
 //   Composition (VigieDaemon, VigieControl) and the two executables.
 let package = Package(
     name: "vigie",
@@ -71,7 +72,9 @@ let package = Package(
         .target(name: "CDKIMKeyCache", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth"]),
         .target(name: "VigieAuth", dependencies: ["VigieCore"]),
-        .target(name: "VigieConfig", dependencies: ["VigieCore"]),
+        // The configuration parses every value to the type its user takes, so it
+        // knows the resolver's addresses and the inbound policy's actions.
+        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieAuth", "VigieDNS"]),
         .target(name: "MilterTransport", dependencies: ["CMilter"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
@@ -104,7 +107,7 @@ let package = Package(
         .executableTarget(name: "vigie-demo", dependencies: ["VigieTestKit"]),
         .target(name: "VigieTestKit", dependencies: ["VigieControl"], path: "Tests/VigieTestKit"),
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieTestKit"]),
-        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieTestKit"]),
+        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieAuth", "VigieDNS", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),

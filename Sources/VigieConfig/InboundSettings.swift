@@ -1,3 +1,6 @@
+import VigieAuth
+import VigieDNS
+
 /// `[inbound]`: the SPF and DKIM checks on mail from the internet, run by the
 /// second daemon role (`vigie --role inbound`) attached to the port-25 smtpd only.
 ///
@@ -5,27 +8,22 @@
 /// process, and the inbound checks need stages (connect, HELO, headers, body) the
 /// lean submission path must not pay for.
 public struct InboundSettings: Sendable, Equatable {
-    /// What to do with a message for a given SPF result (the names `InboundAction`
-    /// uses in VigieAuth; this module does not depend on it).
-    public enum SPFAction: String, Sendable, Equatable {
-        case tag, reject, tempfail
-    }
 
     /// Where the port-25 smtpd reaches the inbound role (`socket`).
     public var socket: MilterSocketAddress
     /// The authserv-id written in Authentication-Results (`authserv_id`); nil means
     /// the host name. Any A-R already in a message that claims it is deleted.
     public var authservID: String?
-    /// DNS servers as "IP" or "IP:PORT" (`nameservers`); empty means /etc/resolv.conf.
-    /// Checked when the daemon starts (VigieDNS parses them).
-    public var nameservers: [String]
+    /// DNS servers (`nameservers`, "IP" or "IP:PORT"), parsed here to the addresses
+    /// the resolver uses, so a configuration that checks is one that starts; empty
+    /// means /etc/resolv.conf.
+    public var nameservers: [NameserverAddress]
     /// Time allowed for all DNS lookups of one check (`dns_timeout`): a dead DNS
     /// server gives temperror after this, never a stuck session.
     public var dnsTimeout: Duration
     /// Action per SPF result (`spf_fail`, `spf_softfail`, `spf_neutral`,
-    /// `spf_temperror`, `spf_permerror`), keyed by the result's name. pass and none
-    /// are never refused.
-    public var spfActions: [String: SPFAction]
+    /// `spf_temperror`, `spf_permerror`). pass and none are never refused.
+    public var spfActions: [SPFResult: InboundAction]
     /// Also add a Received-SPF header (`received_spf`).
     public var receivedSPF: Bool
     /// DKIM signatures verified per message at most (`max_signatures`); the rest are
@@ -39,9 +37,9 @@ public struct InboundSettings: Sendable, Equatable {
     public init(
         socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/inbound.sock"),
         authservID: String? = nil,
-        nameservers: [String] = [],
+        nameservers: [NameserverAddress] = [],
         dnsTimeout: Duration = .seconds(10),
-        spfActions: [String: SPFAction] = ["temperror": .tempfail],
+        spfActions: [SPFResult: InboundAction] = [.temperror: .tempfail],
         receivedSPF: Bool = false,
         maximumSignatures: Int = 5
     ) {
@@ -55,12 +53,12 @@ public struct InboundSettings: Sendable, Equatable {
     }
 
     /// The policy keys and the actions each allows.
-    static let spfKeys: [(key: String, result: String, allowed: [SPFAction])] = [
-        ("spf_fail", "fail", [.reject, .tag]),
-        ("spf_softfail", "softfail", [.reject, .tag]),
-        ("spf_neutral", "neutral", [.reject, .tag]),
-        ("spf_temperror", "temperror", [.tempfail, .tag]),
-        ("spf_permerror", "permerror", [.reject, .tag]),
+    static let spfKeys: [(key: String, result: SPFResult, allowed: [InboundAction])] = [
+        ("spf_fail", .fail, [.reject, .tag]),
+        ("spf_softfail", .softfail, [.reject, .tag]),
+        ("spf_neutral", .neutral, [.reject, .tag]),
+        ("spf_temperror", .temperror, [.tempfail, .tag]),
+        ("spf_permerror", .permerror, [.reject, .tag]),
     ]
 
     static let keys = ["socket", "authserv_id", "nameservers", "dns_timeout", "received_spf", "max_signatures", "metrics_listen"]
@@ -82,17 +80,19 @@ public struct InboundSettings: Sendable, Equatable {
             settings.authservID = id
         }
         if let servers = try section.strings("nameservers") {
-            for server in servers where server.isEmpty || server.contains(where: { $0 == " " || $0 == "\t" }) {
-                throw section.error("nameservers", "expected \"IP\" or \"IP:PORT\" entries such as \"127.0.0.1:53\", got \"\(server)\"")
+            settings.nameservers = try servers.map { text throws(ConfigError) in
+                guard let address = NameserverAddress(text) else {
+                    throw section.error("nameservers", "expected \"IP\" or \"IP:PORT\" entries such as \"127.0.0.1:53\" (an address, not a name: the resolver cannot look up its own server), got \"\(text)\"")
+                }
+                return address
             }
-            settings.nameservers = servers
         }
         if let timeout = try section.duration("dns_timeout", atLeast: .seconds(1), atMost: .seconds(120)) {
             settings.dnsTimeout = timeout
         }
         for entry in Self.spfKeys {
             guard let raw = try section.string(entry.key) else { continue }
-            guard let action = SPFAction(rawValue: raw), entry.allowed.contains(action) else {
+            guard let action = InboundAction(rawValue: raw), entry.allowed.contains(action) else {
                 let choices = entry.allowed.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
                 throw section.error(entry.key, "expected \(choices), got \"\(raw)\"")
             }

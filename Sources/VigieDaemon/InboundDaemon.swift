@@ -25,13 +25,7 @@ public enum InboundDaemon {
         let daemon = configuration.daemon
         let inbound = configuration.inbound
         let authservID = inbound.authservID ?? ProcessInfo.processInfo.hostName
-        var nameservers: [NameserverAddress] = []
-        for text in inbound.nameservers {
-            guard let address = NameserverAddress(text) else {
-                throw InboundStartError("[inbound] nameservers: \"\(text)\" is not an IP address with an optional port (e.g. \"127.0.0.1:53\")")
-            }
-            nameservers.append(address)
-        }
+        let nameservers = inbound.nameservers  // parsed and checked by the configuration
         let metrics = InboundMetrics()
         var resolverConfiguration = DNSResolver.Configuration(
             nameservers: nameservers, attemptTimeout: min(inbound.dnsTimeout, .seconds(3)), lookupTimeout: inbound.dnsTimeout)
@@ -40,12 +34,7 @@ public enum InboundDaemon {
         let spf = try SPFVerifier(resolver: resolver, receiver: authservID, checkTimeout: inbound.dnsTimeout)
         let dkim = try DKIMVerifier(resolver: resolver, limits: .init(maximumSignatures: inbound.maximumSignatures,
                                                                       timeout: inbound.dnsTimeout))
-        var policy = InboundPolicy(spf: [:])
-        for (result, action) in inbound.spfActions {
-            if let result = SPFResult(rawValue: result), let action = InboundAction(rawValue: action.rawValue) {
-                policy.spf[result] = action
-            }
-        }
+        let policy = InboundPolicy(spf: inbound.spfActions)
         let glue = InboundGlue(settings: .init(authservID: authservID, policy: policy, receivedSPF: inbound.receivedSPF),
                                spf: spf, dkim: dkim, logger: logger, metrics: metrics)
 

@@ -1,4 +1,6 @@
 import Testing
+import VigieAuth
+import VigieDNS
 @testable import VigieConfig
 
 @Suite("[inbound] settings")
@@ -6,7 +8,7 @@ struct InboundSettingsTests {
     @Test("defaults: tag everything but temperror, host name as authserv-id, resolv.conf")
     func defaults() {
         let settings = InboundSettings()
-        #expect(settings.spfActions == ["temperror": .tempfail])
+        #expect(settings.spfActions == [.temperror: .tempfail])
         #expect(settings.authservID == nil)
         #expect(settings.nameservers.isEmpty)
         #expect(settings.maximumSignatures == 5)
@@ -31,9 +33,10 @@ struct InboundSettingsParsingTests {
             """).inbound
         #expect(inbound.socket == .unix(path: "/var/spool/postfix/vigie/in.sock"))
         #expect(inbound.authservID == "mx.example.org")
-        #expect(inbound.nameservers == ["127.0.0.1:5353", "::1"])
+        #expect(inbound.nameservers == ["127.0.0.1:5353", "::1"].compactMap(NameserverAddress.init))
+        #expect(inbound.nameservers.count == 2)
         #expect(inbound.dnsTimeout == .seconds(5))
-        #expect(inbound.spfActions == ["fail": .reject, "temperror": .tag, "permerror": .reject])
+        #expect(inbound.spfActions == [.fail: .reject, .temperror: .tag, .permerror: .reject])
         #expect(inbound.receivedSPF)
         #expect(inbound.maximumSignatures == 3)
     }
@@ -46,5 +49,10 @@ struct InboundSettingsParsingTests {
         #expect(configError("[inbound]\nspf_fail = \"tempfail\"\n")?.key == "inbound.spf_fail")
         #expect(configError("[inbound]\nmax_signatures = 0\n")?.key == "inbound.max_signatures")
         #expect(configError("[inbound]\nspf_pass = \"reject\"\n") != nil)
+        // A name where an address must be: refused by the check, not at start.
+        let name = configError("[inbound]\nnameservers = [\"dns.example\"]\n")
+        #expect(name?.key == "inbound.nameservers")
+        #expect(name?.line == 2)
+        #expect(configError("[inbound]\nnameservers = [\"127.0.0.1:99999\"]\n")?.key == "inbound.nameservers")
     }
 }
