@@ -57,7 +57,10 @@ let package = Package(
             // <hiredis/hiredis.h> and the module map links hiredis.
             providers: [.apt(["libhiredis-dev"])]
         ),
-        .target(name: "VigieCore"),
+        // The SMTP reply as the policies mean it, shared by VigieCore (send limits) and
+        // VigieAuth (inbound checks) without either needing the other.
+        .target(name: "VigieReply"),
+        .target(name: "VigieCore", dependencies: ["VigieReply"]),
         // SRS (issue: forwarded mail): HMAC over libssl, the pure-Swift codec, and the
         // Postfix lookup services (tcp_table, socketmap).
         .target(name: "VigieCrypto", dependencies: ["COpenSSL"]),
@@ -71,11 +74,11 @@ let package = Package(
         // decodes the key of every signature again (Sources/CDKIMKeyCache explains how).
         .target(name: "CDKIMKeyCache", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth"]),
-        .target(name: "VigieAuth", dependencies: ["VigieCore"]),
+        .target(name: "VigieAuth", dependencies: ["VigieReply"]),
         // The configuration parses every value to the type its user takes, so it
         // knows the resolver's addresses and the inbound policy's actions.
-        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieAuth", "VigieDNS"]),
-        .target(name: "MilterTransport", dependencies: ["CMilter"]),
+        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS"]),
+        .target(name: "MilterTransport", dependencies: ["CMilter", "VigieReply"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
         .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore"]),
@@ -83,7 +86,7 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc",
+                "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc",
                 // The inbound role (issue 4): SPF and DKIM checks.
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 .product(name: "Logging", package: "swift-log"),
@@ -106,8 +109,9 @@ let package = Package(
         // Postfix on loopback, the real daemon, and a narration.
         .executableTarget(name: "vigie-demo", dependencies: ["VigieTestKit"]),
         .target(name: "VigieTestKit", dependencies: ["VigieControl"], path: "Tests/VigieTestKit"),
-        .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieTestKit"]),
-        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieAuth", "VigieDNS", "VigieTestKit"]),
+        .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieReply", "VigieTestKit"]),
+        .testTarget(name: "MilterTransportTests", dependencies: ["MilterTransport", "VigieReply"]),
+        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),

@@ -1,4 +1,5 @@
 internal import CMilter
+import VigieReply
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,8 +74,8 @@ public struct MilterContext {
     /// Sets the reply for the current response; multi-line through the C shim.
     /// The corresponding C functions are `smfi_setreply` and `smfi_setmlreply`.
     @discardableResult
-    func setReply(_ reply: MilterReplyText) -> Bool {
-        let lines = reply.lines.isEmpty ? [""] : Array(reply.lines.prefix(32))
+    func setReply(_ reply: SMTPReply) -> Bool {
+        let lines = MilterReplyEncoding.lines(of: reply)
         return reply.code.withCString { code in
             reply.enhancedCode.withCString { enhanced in
                 if lines.count == 1 {

@@ -1,4 +1,4 @@
-import VigieCore
+import VigieReply
 
 /// What to do with a message from the internet for a given SPF result.
 public enum InboundAction: String, Sendable, Hashable, CaseIterable {

@@ -1,4 +1,5 @@
 import VigieCore
+import VigieReply
 
 /// Getters for the value shapes Vigie's schema uses beyond plain TOML types:
 /// limits, durations, paths, names.

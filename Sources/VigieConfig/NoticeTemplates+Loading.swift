@@ -1,4 +1,5 @@
 import VigieCore
+import VigieReply
 
 /// Reading a language's notice file (`notices/LANG.toml`) into `NoticeTemplates`.
 ///

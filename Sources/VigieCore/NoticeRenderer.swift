@@ -1,4 +1,5 @@
 import Foundation
+import VigieReply
 
 /// Turns a refusal into the words a member reads, in the configured languages.
 ///

@@ -1,3 +1,4 @@
+import VigieReply
 /// The one table from refusal class to SMTP status, like Postfix's `sys_exits.c`.
 ///
 /// Over SMTP an over-limit refusal is temporary (450/452): the member's client keeps

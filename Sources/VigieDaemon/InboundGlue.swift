@@ -104,8 +104,7 @@ final class InboundSession: MilterSessionHandler {
                 "client": "\(clientIP)", "helo": "\(heloName)", "sender": "\(sender)",
                 "spf": "\(outcome.result.rawValue)", "reply": "\(reply.code) \(reply.enhancedCode)",
             ])
-            let text = MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines)
-            return reply.code.hasPrefix("4") ? .tempfail(text) : .reject(text)
+            return reply.isTemporary ? .tempfail(reply) : .reject(reply)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import VigieCore
+import VigieReply
 
 /// Sends one mail per lock to the admins and to the member, through sendmail(1).
 ///

@@ -1,6 +1,7 @@
 import Logging
 import MilterTransport
 import VigieCore
+import VigieReply
 
 /// A transaction whose authenticated login cannot be an account name
 /// (`UnusableLogin`: `@camille`, over 256 bytes, a control character): every RCPT
@@ -28,7 +29,7 @@ extension MilterGlue {
     func refuseUnusableLogin() -> MilterResponse {
         metrics.unusableLogins.increment()
         let reply = ReplyTable.unusableLoginSMTP
-        return .tempfail(MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines))
+        return .tempfail(reply)
     }
 
     /// One line per transaction, however many RCPTs it refused (a line each let a

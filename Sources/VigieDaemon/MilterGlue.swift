@@ -2,6 +2,7 @@ import Logging
 import MilterTransport
 import Synchronization
 import VigieCore
+import VigieReply
 
 /// Vigie milter glue: turns libmilter's view of a transaction (macros, envelope)
 /// into policy questions and the policy's verdicts into SMTP replies.
@@ -344,7 +345,7 @@ final class SubmissionSession: MilterSessionHandler {
             glue.metrics.internalError(stage: "eom")
             glue.statistics.internalErrors.add(1, ordering: .relaxed)
             // No hold queue (the MTA refused the action): refuse rather than deliver.
-            return .reject(MilterReplyText(code: "550", enhancedCode: "5.7.1", lines: ["Account locked"]))
+            return .reject(SMTPReply(code: "550", enhancedCode: "5.7.1", lines: ["Account locked"]))
         }
         return .accept
     }
@@ -362,7 +363,7 @@ final class SubmissionSession: MilterSessionHandler {
         if let queueID, !queueID.isEmpty { metadata["queue.id"] = "\(queueID)" }
         glue.logger.error("refused for now: locked in memory, the store could not write the lock", metadata: metadata)
         let reply = ReplyTable.internalErrorSMTP
-        return .tempfail(MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines))
+        return .tempfail(reply)
     }
 
     /// The reply for a refusal, its metric and (unless the caller tallies it for
@@ -384,8 +385,7 @@ final class SubmissionSession: MilterSessionHandler {
             glue.logRefusal(verdict, metadata: &metadata)
         }
         guard let reply = renderer.reply(for: verdict, account: account, path: path, now: now) else { return .continue }
-        let text = MilterReplyText(code: reply.code, enhancedCode: reply.enhancedCode, lines: reply.lines)
-        return reply.isTemporary ? .tempfail(text) : .reject(text)
+        return reply.isTemporary ? .tempfail(reply) : .reject(reply)
     }
 }
 

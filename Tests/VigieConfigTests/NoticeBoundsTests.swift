@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigieCore
 @testable import VigieConfig
+import VigieReply
 
 /// Every configured value that reaches a reply is bounded at load, with file:line:key,
 /// instead of passing --check-config and being cut (or bloating replies) at run time.

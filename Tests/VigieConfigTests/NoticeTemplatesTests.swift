@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigieCore
 @testable import VigieConfig
+import VigieReply
 
 @Suite("Notices")
 struct NoticeTemplatesTests {

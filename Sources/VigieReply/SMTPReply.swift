@@ -1,8 +1,11 @@
-/// A whole SMTP reply: code, enhanced status code and text lines.
+/// A whole SMTP reply: code, enhanced status code and text lines, as the policy
+/// means them (the send-limit notices, the inbound SPF refusals).
 ///
-/// Lines are already sanitised (see `ReplyText`): no CR, LF or control characters,
-/// `%` doubled for libmilter, each at most `ReplyText.maximumLineBytes` bytes, at most
-/// 32 of them (libmilter's limit for a multi-line reply).
+/// A policy value, shared by VigieCore and VigieAuth without either needing the
+/// other: lines are plain text made safe by `ReplyText` (no CR, LF or control
+/// characters, each at most `ReplyText.maximumLineBytes` bytes). How a reply travels
+/// to the MTA (libmilter's `%` escaping, its 32-line cap) is MilterTransport's
+/// business, applied there and nowhere else.
 public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var enhancedCode: String
@@ -11,7 +14,7 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     public init(code: String, enhancedCode: String, lines: [String]) {
         self.code = code
         self.enhancedCode = enhancedCode
-        self.lines = Array(lines.prefix(32))
+        self.lines = lines
     }
 
     /// True for 4xx replies.
@@ -23,7 +26,7 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Makes text safe to put in an SMTP reply through libmilter.
+/// Makes text safe to put in an SMTP reply.
 public enum ReplyText {
     /// Postfix accepts up to 980 bytes of text per reply line (POSTFIX-NOTES).
     public static let maximumLineBytes = 980
@@ -31,8 +34,9 @@ public enum ReplyText {
     public static let maximumValueCharacters = 64
     /// ... and to this many bytes: 64 characters of a non-Latin script (or built of
     /// combining marks) could otherwise fill a reply line on their own. With `%`
-    /// doubled, a value takes at most twice this in a finished line; the config
-    /// loader counts on that bound (NoticeTemplates.worstCaseBytes).
+    /// doubled by the transport, a value takes at most twice this on the wire; the
+    /// config loader counts on that bound (NoticeTemplates.worstCaseBytes), so a
+    /// notice that checks is never cut on its way out.
     public static let maximumValueBytes = 128
 
     /// A value coming from outside (login, address, admin's reason): control
@@ -56,16 +60,15 @@ public enum ReplyText {
         return cleaned
     }
 
-    /// A finished line: control characters removed, `%` doubled (Postfix drops a
-    /// single one), and cut to `maximumLineBytes` on a character boundary.
+    /// A finished line: control characters removed, and cut to `maximumLineBytes`
+    /// on a character boundary.
     public static func finishLine(_ line: String) -> String {
         var out = ""
         var bytes = 0
         for character in sanitizeLine(line) {
-            let piece = character == "%" ? "%%" : String(character)
-            let size = piece.utf8.count
+            let size = character.utf8.count
             if bytes + size > maximumLineBytes { break }
-            out += piece
+            out.append(character)
             bytes += size
         }
         return out
