@@ -111,6 +111,7 @@ let package = Package(
         .target(name: "VigieTestKit", dependencies: ["VigieControl"], path: "Tests/VigieTestKit"),
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieReply", "VigieTestKit"]),
         .testTarget(name: "MilterTransportTests", dependencies: ["MilterTransport", "VigieReply"]),
+        .testTarget(name: "VigieControlTests", dependencies: ["VigieControl", "VigieCore"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),

@@ -50,7 +50,7 @@ public struct ControlClient: Sendable {
         } catch {
             throw Failure.protocolError("\(error)")
         }
-        if let error = response.error { throw Failure.refused(error) }
+        if case .failure(let error) = response { throw Failure.refused(error) }
         return response
     }
 }

@@ -17,59 +17,53 @@ struct ControlHandler: Sendable {
 
     func handle(_ request: ControlRequest, actor: String) -> ControlResponse {
         do {
-            switch request.command {
+            switch request {
             case .status:
-                return ControlResponse(status: status())
+                return .status(status())
             case .reload:
                 // A refused file is the admin's error to read, not an internal one.
-                do { return ControlResponse(message: try reload()) } catch { return .failure("\(error)") }
-            case .list:
-                return ControlResponse(locks: policy.activeLocks(), topSenders: policy.topSenders(limit: request.top ?? 10))
-            case .show:
-                let account = try known(request.account)
-                return ControlResponse(report: try policy.report(account: account))
-            case .lock:
-                let account = try known(request.account)
-                let reason = try reason(request)
-                guard let lock = try policy.lock(account: account, actor: actor, reason: reason) else {
+                do { return .done(try reload()) } catch { return .failure("\(error)") }
+            case .list(let top):
+                return .list(locks: policy.activeLocks(), topSenders: policy.topSenders(limit: max(0, top)))
+            case .show(let name):
+                return .report(try policy.report(account: try known(name)))
+            case .lock(let name, let reason):
+                let account = try known(name)
+                guard let lock = try policy.lock(account: account, actor: actor, reason: try checked(reason)) else {
                     return .failure("\(account) is already locked")
                 }
                 metrics.locksByAdmin.increment()
-                return ControlResponse(lock: lock, message: "\(account) locked")
-            case .unlock:
-                let account = try known(request.account)
-                let reason = try reason(request)
+                return .lockChanged(lock, message: "\(account) locked")
+            case .unlock(let name, let reason):
+                let account = try known(name)
+                let reason = try checked(reason)
                 guard policy.lock(of: account) != nil else { return .failure("\(account) is not locked") }
                 let ended = try policy.unlock(account: account, actor: actor, reason: reason)
                 metrics.unlocks.increment()
-                return ControlResponse(lock: ended, message: "\(account) unlocked")
-            case .reset:
-                let account = try known(request.account)
-                try policy.reset(account: account, actor: actor, reason: request.reason ?? "reset by \(actor)")
-                return ControlResponse(message: "counters of \(account) cleared")
-            case .explain:
-                let account = try known(request.account)
+                return ended.map { .lockChanged($0, message: "\(account) unlocked") } ?? .done("\(account) unlocked")
+            case .reset(let name, let reason):
+                let account = try known(name)
+                try policy.reset(account: account, actor: actor, reason: reason ?? "reset by \(actor)")
+                return .done("counters of \(account) cleared")
+            case .explain(let name):
+                let account = try known(name)
                 let report = try policy.report(account: account)
                 guard let detection = report.detection else { return .failure("detection is off ([detection] enabled = false)") }
-                return ControlResponse(explanations: policy.explain(account: account), detection: detection)
-            case .trust:
-                let account = try known(request.account)
-                let reason = try reason(request)
-                guard let text = request.network, let network = NetworkPrefix(networkText: text) else {
-                    return .failure("expected a network such as 198.51.100.0/24, 2001:db8:1::/48 or one address, got '\(request.network ?? "")'")
+                return .explanation(moves: policy.explain(account: account), detection: detection)
+            case .trust(let name, let text, let reason):
+                let account = try known(name)
+                let reason = try checked(reason)
+                guard let network = NetworkPrefix(networkText: text) else {
+                    return .failure("expected a network such as 198.51.100.0/24, 2001:db8:1::/48 or one address, got '\(text)'")
                 }
                 guard policy.settings.detection.enabled else { return .failure("detection is off ([detection] enabled = false)") }
                 try policy.trust(account: account, network: network, actor: actor, reason: reason)
-                return ControlResponse(message: "\(network) is now a known network of \(account)")
-            case .recordQueueAction:
-                let account = try known(request.account)
-                guard let action = request.queueAction, [.hold, .release, .purge].contains(action) else {
-                    return .failure("queue action must be hold, release or purge")
-                }
-                let ids = (request.queueIDs ?? []).joined(separator: " ")
-                try policy.recordQueueAction(account: account, action: action, actor: actor,
-                                             reason: request.reason ?? "queue ids: \(ids)")
-                return ControlResponse(message: "recorded")
+                return .done("\(network) is now a known network of \(account)")
+            case .recordQueueAction(let name, let action, let queueIDs, let reason):
+                let account = try known(name)
+                try policy.recordQueueAction(account: account, action: action.auditAction, actor: actor,
+                                             reason: reason ?? "queue ids: \(queueIDs.joined(separator: " "))")
+                return .done("recorded")
             }
         } catch let refusal as Refusal {
             return .failure(refusal.message)
@@ -81,8 +75,8 @@ struct ControlHandler: Sendable {
 
     private struct Refusal: Error { var message: String }
 
-    private func known(_ raw: String?) throws -> AccountName {
-        guard let raw, let account = normalizer().account(forLogin: raw) else {
+    private func known(_ raw: String) throws -> AccountName {
+        guard let account = normalizer().account(forLogin: raw) else {
             throw Refusal(message: "an account name is required")
         }
         guard policy.knows(account: account) || UnixUser.lookup(name: account.value) != nil else {
@@ -91,8 +85,9 @@ struct ControlHandler: Sendable {
         return account
     }
 
-    private func reason(_ request: ControlRequest) throws -> String {
-        guard let reason = request.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
+    private func checked(_ reason: String) throws -> String {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else {
             throw Refusal(message: "a reason is required (--reason \"...\"): it goes in the audit trail")
         }
         return String(reason.prefix(500))

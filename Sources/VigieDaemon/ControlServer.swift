@@ -72,9 +72,14 @@ final class ControlServer: @unchecked Sendable {
         if !isAllowed(uid: credentials.uid) {
             logger.warning("control request refused", metadata: ["uid": "\(credentials.uid)", "user": "\(actor)"])
             response = .failure("permission denied: \(actor) is neither root nor in the admin group")
-        } else if let line = UnixSocket.readLine(connection, limit: 1 << 20),
-                  let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) {
-            response = handle(request, actor)
+        } else if let line = UnixSocket.readLine(connection, limit: 1 << 20) {
+            do {
+                response = handle(try JSONDecoder().decode(ControlRequest.self, from: Data(line)), actor)
+            } catch let version as ControlProtocol.UnsupportedVersion {
+                response = .failure("\(version)")
+            } catch {
+                response = .failure("malformed request")
+            }
         } else {
             response = .failure("malformed request")
         }

@@ -9,11 +9,12 @@ struct Explain: ParsableCommand {
     @Argument(help: "The account (Unix login).") var account: String
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .explain, account: account))
+        let response = try options.send(.explain(account: account))
         if options.json { return try options.printJSON(response) }
-        guard let detection = response.detection else { throw ExitCode(1) }
+        guard case .explanation(let moves, let detection) = response else {
+            throw CleanExit.failure("the daemon gave an unexpected answer to explain")
+        }
         print(DetectionText.scoreLine(detection))
-        let moves = response.explanations ?? []
         guard !moves.isEmpty else {
             print("No recent message moved the score.")
             return
@@ -37,9 +38,9 @@ struct Trust: ParsableCommand {
     @Option(help: "Why (recorded in the audit trail).") var reason: String
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .trust, account: account, reason: reason, network: network))
+        let response = try options.send(.trust(account: account, network: network, reason: reason))
         if options.json { return try options.printJSON(response) }
-        print(response.message ?? "trusted")
+        print(response.line ?? "trusted")
     }
 }
 

@@ -42,6 +42,16 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// Sends a request and takes the one kind of answer it must get (`pick`); any
+    /// other answer is a protocol error, said in one line.
+    func send<Answer>(_ request: ControlRequest, expecting pick: (ControlResponse) -> Answer?) throws -> Answer {
+        let response = try send(request)
+        guard let answer = pick(response) else {
+            throw CleanExit.failure("the daemon gave an unexpected answer to \(request.command)")
+        }
+        return answer
+    }
+
     func printJSON<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -11,9 +11,11 @@ struct List: ParsableCommand {
     }
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .list, top: top))
+        let response = try options.send(.list(top: top))
         if options.json { return try options.printJSON(response) }
-        let locks = response.locks ?? []
+        guard case .list(let locks, let senders) = response else {
+            throw CleanExit.failure("the daemon gave an unexpected answer to list")
+        }
         print("Locked accounts: \(locks.isEmpty ? "none" : String(locks.count))")
         if !locks.isEmpty {
             var table = Table("ACCOUNT", "LOCKED AT", "BY", "REASON")
@@ -21,7 +23,6 @@ struct List: ParsableCommand {
             print(table.rendered)
         }
         print("\nTop senders (estimated, sliding windows):")
-        let senders = response.topSenders ?? []
         if senders.isEmpty { print("none") } else {
             var table = Table("ACCOUNT", "MSGS/HOUR", "RCPTS/HOUR", "MSGS/DAY", "LOCKED")
             for sender in senders {

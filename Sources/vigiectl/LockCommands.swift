@@ -8,9 +8,9 @@ struct Lock: ParsableCommand {
     @Option(help: "Why (recorded in the audit trail).") var reason: String
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .lock, account: account, reason: reason))
+        let response = try options.send(.lock(account: account, reason: reason))
         if options.json { return try options.printJSON(response) }
-        print(response.message ?? "locked")
+        print(response.line ?? "locked")
     }
 }
 
@@ -22,9 +22,9 @@ struct Unlock: ParsableCommand {
     @Option(help: "Why (recorded in the audit trail).") var reason: String
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .unlock, account: account, reason: reason))
+        let response = try options.send(.unlock(account: account, reason: reason))
         if options.json { return try options.printJSON(response) }
-        print(response.message ?? "unlocked")
+        print(response.line ?? "unlocked")
     }
 }
 
@@ -35,8 +35,8 @@ struct Reset: ParsableCommand {
     @Option(help: "Why (recorded in the audit trail).") var reason: String?
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .reset, account: account, reason: reason))
+        let response = try options.send(.reset(account: account, reason: reason))
         if options.json { return try options.printJSON(response) }
-        print(response.message ?? "reset")
+        print(response.line ?? "reset")
     }
 }

@@ -11,6 +11,15 @@ import Glibc
 enum QueueAction: String {
     case hold, release, purge
 
+    /// What the control protocol records for it.
+    var protocolAction: ControlRequest.QueueAction {
+        switch self {
+        case .hold: .hold
+        case .release: .release
+        case .purge: .purge
+        }
+    }
+
     var postsuperFlag: String {
         switch self {
         case .hold: "-h"
@@ -23,7 +32,7 @@ enum QueueAction: String {
         guard geteuid() == 0 else {
             throw CleanExit.failure("\(rawValue) runs postsuper, which needs root: run it with sudo")
         }
-        guard let report = try options.send(ControlRequest(command: .show, account: account)).report else { throw ExitCode(1) }
+        let report = try options.send(.show(account: account)) { if case .report(let report) = $0 { report } else { nil } }
         guard let latest = report.evidence.map(\.lockID).max() else {
             throw CleanExit.failure("no queue ids are recorded for \(report.account)")
         }
@@ -54,9 +63,9 @@ enum QueueAction: String {
         }
         let summary = said.split(separator: "\n").last { !$0.contains(": placed on hold") && !$0.contains(": released")
             && !$0.contains(": removed") }
-        _ = try options.send(ControlRequest(command: .recordQueueAction, account: report.account,
-                                            reason: "\(rawValue) of \(ids.count) queue ids: \(ids.joined(separator: " "))",
-                                            queueAction: AuditEvent.Action(rawValue: rawValue), queueIDs: ids))
+        _ = try options.send(.recordQueueAction(account: report.account, action: protocolAction,
+                                                queueIDs: ids,
+                                                reason: "\(rawValue) of \(ids.count) queue ids: \(ids.joined(separator: " "))"))
         if options.json { return try options.printJSON(["action": rawValue, "queueIDs": ids.joined(separator: " ")]) }
         print("\(rawValue): \(ids.count) queue id(s) of lock \(latest) for \(report.account): \(ids.joined(separator: " "))")
         if let summary { print(summary) }

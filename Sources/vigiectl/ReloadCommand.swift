@@ -7,8 +7,8 @@ struct Reload: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: .reload))
+        let response = try options.send(.reload)
         if options.json { return try options.printJSON(response) }
-        print(response.message ?? "reloaded")
+        print(response.line ?? "reloaded")
     }
 }

@@ -7,7 +7,7 @@ struct Show: ParsableCommand {
     @Argument(help: "The account (Unix login).") var account: String
 
     func run() throws {
-        guard let report = try options.send(ControlRequest(command: .show, account: account)).report else { throw ExitCode(1) }
+        let report = try options.send(.show(account: account)) { if case .report(let report) = $0 { report } else { nil } }
         if options.json { return try options.printJSON(report) }
         print("Account:  \(report.account)\(report.exempt ? " (exempt from limits)" : "")")
         print("Groups:   \(report.groups.isEmpty ? "-" : report.groups.joined(separator: ", "))")

@@ -6,7 +6,7 @@ struct Status: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        guard let status = try options.send(ControlRequest(command: .status)).status else { throw ExitCode(1) }
+        let status = try options.send(.status) { if case .status(let status) = $0 { status } else { nil } }
         if options.json { return try options.printJSON(status) }
         print("""
         vigie \(status.version) running (pid \(status.pid)) since \(Format.time(status.startedAt))
