@@ -93,7 +93,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .executableTarget(name: "vigie", dependencies: ["VigieDaemon"]),
+        .executableTarget(name: "vigie", dependencies: [
+            "VigieDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(
             name: "vigiectl",
             dependencies: [

@@ -6,57 +6,49 @@ import VigieControl
 import Glibc
 #endif
 
-/// The `vigie` command line: `vigie [--config FILE] [--role ROLE] [--check-config]`.
-public enum Launcher {
-    static let usage = """
-    usage: vigie [--config FILE] [--role submission|inbound] [--check-config] [--stderr] [--version]
-      --config FILE    configuration file (default /etc/vigie/vigie.toml; conf.d/ beside it is read too)
-      --role ROLE      "submission" (default): send limits for members' mail on [daemon] socket;
-                       "inbound": SPF and DKIM checks for the port-25 smtpd on [inbound] socket
-      --check-config   validate the configuration and exit
-      --stderr         log to standard error whatever [logging] says (running in a terminal)
-    """
+/// What the `vigie` command line asks for (parsed by swift-argument-parser in the
+/// `vigie` executable; this is what the daemon does with it).
+public struct LaunchOptions: Sendable {
+    public enum Role: String, Sendable, CaseIterable {
+        /// Send limits for members' mail on `[daemon] socket`.
+        case submission
+        /// SPF and DKIM checks for the port-25 smtpd on `[inbound] socket`.
+        case inbound
+    }
 
-    public static func main(arguments: [String]) -> Int32 {
-        // Before any thread exists: libmilter's signal thread must be the only one
-        // that receives SIGTERM/SIGHUP/SIGINT.
+    public var configPath: String
+    public var role: Role
+    /// Validate the configuration and exit.
+    public var checkOnly: Bool
+    /// Log to standard error whatever `[logging]` says.
+    public var forceStderr: Bool
+
+    public init(configPath: String = "/etc/vigie/vigie.toml", role: Role = .submission, checkOnly: Bool = false,
+                forceStderr: Bool = false) {
+        self.configPath = configPath
+        self.role = role
+        self.checkOnly = checkOnly
+        self.forceStderr = forceStderr
+    }
+}
+
+public enum Launcher {
+    /// `vigie --version`.
+    public static var versionText: String { "vigie \(VigieVersion.current) (libmilter \(MilterServer.libraryVersion))" }
+
+    /// Before anything else, before any thread exists: libmilter's signal thread must
+    /// be the only one that receives SIGTERM/SIGHUP/SIGINT.
+    public static func prepareProcess() {
         MilterServer.blockMilterSignals()
         MallocTuning.apply()
+    }
 
-        var configPath = "/etc/vigie/vigie.toml"
-        var checkOnly = false
-        var forceStderr = false
-        var inboundRole = false
-        var index = 1
-        while index < arguments.count {
-            switch arguments[index] {
-            case "--config", "-c":
-                guard index + 1 < arguments.count else { return fail("--config needs a file") }
-                configPath = arguments[index + 1]
-                index += 1
-            case "--role":
-                guard index + 1 < arguments.count else { return fail("--role needs submission or inbound") }
-                switch arguments[index + 1] {
-                case "submission": inboundRole = false
-                case "inbound": inboundRole = true
-                default: return fail("--role takes submission or inbound, not \(arguments[index + 1])")
-                }
-                index += 1
-            case "--check-config":
-                checkOnly = true
-            case "--stderr":
-                forceStderr = true
-            case "--version":
-                print("vigie \(VigieVersion.current) (libmilter \(MilterServer.libraryVersion))")
-                return 0
-            case "--help", "-h":
-                print(usage)
-                return 0
-            default:
-                return fail("unknown option \(arguments[index])")
-            }
-            index += 1
-        }
+    /// Runs the daemon (or the configuration check); returns the exit status.
+    public static func run(_ options: LaunchOptions) -> Int32 {
+        let configPath = options.configPath
+        let checkOnly = options.checkOnly
+        let forceStderr = options.forceStderr
+        let inboundRole = options.role == .inbound
 
         let configuration: VigieConfiguration
         do {
@@ -92,11 +84,6 @@ public enum Launcher {
             if destination == .syslog { writeError("vigie: cannot run: \(error)") }
             return 1
         }
-    }
-
-    private static func fail(_ message: String) -> Int32 {
-        writeError("vigie: \(message)\n\(usage)")
-        return 64 // EX_USAGE
     }
 
     static func writeError(_ message: String) {
