@@ -60,12 +60,14 @@ let package = Package(
         // The SMTP reply as the policies mean it, shared by VigieCore (send limits) and
         // VigieAuth (inbound checks) without either needing the other.
         .target(name: "VigieReply"),
+        // The stream sockets every server and client uses (control, SRS lookups, metrics).
+        .target(name: "VigieSockets"),
         .target(name: "VigieCore", dependencies: ["VigieReply"]),
         // SRS (issue: forwarded mail): HMAC over libssl, the pure-Swift codec, and the
         // Postfix lookup services (tcp_table, socketmap).
         .target(name: "VigieCrypto", dependencies: ["COpenSSL"]),
         .target(name: "VigieSRS", dependencies: ["VigieCrypto"]),
-        .target(name: "SRSLookup", dependencies: ["VigieSRS", "VigieCrypto", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "SRSLookup", dependencies: ["VigieSRS", "VigieCrypto", "VigieSockets", .product(name: "Logging", package: "swift-log")]),
         // SPF and DKIM (issue: inbound checks): the resolver, the two wrappers, and the
         // pure-Swift results, policy and Authentication-Results.
         .target(name: "VigieDNS"),
@@ -82,11 +84,11 @@ let package = Package(
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
         .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore"]),
-        .target(name: "VigieControl", dependencies: ["VigieCore"]),
+        .target(name: "VigieControl", dependencies: ["VigieCore", "VigieSockets"]),
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc",
+                "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc", "VigieSockets",
                 // The inbound role (issue 4): SPF and DKIM checks.
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 .product(name: "Logging", package: "swift-log"),
@@ -114,6 +116,7 @@ let package = Package(
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieReply", "VigieTestKit"]),
         .testTarget(name: "MilterTransportTests", dependencies: ["MilterTransport", "VigieReply"]),
         .testTarget(name: "VigieControlTests", dependencies: ["VigieControl", "VigieCore"]),
+        .testTarget(name: "VigieSocketsTests", dependencies: ["VigieSockets"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),

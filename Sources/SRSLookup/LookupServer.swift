@@ -1,3 +1,4 @@
+import VigieSockets
 import Foundation
 import Logging
 import Synchronization
@@ -87,7 +88,7 @@ public final class LookupServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while true {
-            let connection = accept(listener, nil, nil)
+            let connection = StreamSocket.accept(listener) ?? -1
             if connection < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 logger.error("srs lookup accept failed", metadata: ["error": "\(String(cString: strerror(errno)))", "listen": "\(address)"])
@@ -253,114 +254,36 @@ struct SocketReader {
     }
 }
 
-/// POSIX socket calls for the lookup services.
+/// The lookup services' socket calls, on VigieSockets' `StreamSocket`.
 enum SocketSupport {
     static func listen(on address: LookupListenAddress) throws(LookupServerError) -> Int32 {
+        let endpoint: StreamSocket.Endpoint
         switch address {
-        case .unix(let path):
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw failure("socket", address) }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            unlink(path)
-            var sockaddress = sockaddr_un()
-            sockaddress.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            withUnsafeMutableBytes(of: &sockaddress.sun_path) { raw in
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let bound = withUnsafePointer(to: &sockaddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard bound == 0 else {
-                let error = failure("bind", address)
-                close(fd)
-                throw error
-            }
-            chmod(path, 0o666)
-            guard Glibc.listen(fd, 128) == 0 else {
-                let error = failure("listen", address)
-                close(fd)
-                throw error
-            }
-            return fd
-        case .inet(let host, let port):
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
-            var result: UnsafeMutablePointer<addrinfo>?
-            guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
-                throw LookupServerError(message: "cannot listen on \(address): \(host) is not a numeric address")
-            }
-            defer { freeaddrinfo(result) }
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            guard fd >= 0 else { throw failure("socket", address) }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-                let error = failure("bind", address)
-                close(fd)
-                throw error
-            }
-            guard Glibc.listen(fd, 128) == 0 else {
-                let error = failure("listen", address)
-                close(fd)
-                throw error
-            }
-            return fd
+        case .unix(let path): endpoint = .unix(path: path)
+        case .inet(let host, let port): endpoint = .tcp(host: host, port: port)
+        }
+        do {
+            // Postfix's processes run as another user: the unix socket is for all to use.
+            return try StreamSocket.listen(on: endpoint, backlog: 128, mode: 0o666)
+        } catch {
+            var message = "cannot listen on \(address): \(error.operation): \(String(cString: strerror(error.code)))"
+            if error.code == EADDRINUSE { message += " (is postsrsd still running? stop it, or change the port)" }
+            throw LookupServerError(message: message)
         }
     }
 
-    static func failure(_ call: String, _ address: LookupListenAddress) -> LookupServerError {
-        let code = errno
-        var message = "cannot listen on \(address): \(call): \(String(cString: strerror(code)))"
-        if code == EADDRINUSE { message += " (is postsrsd still running? stop it, or change the port)" }
-        return LookupServerError(message: message)
-    }
+    static func boundPort(_ fd: Int32) -> Int? { StreamSocket.boundPort(fd) }
 
-    static func boundPort(_ fd: Int32) -> Int? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard ok == 0 else { return nil }
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
-        default:
-            return nil
-        }
-    }
-
-    /// `SO_RCVTIMEO` for the next `recv` (at least a millisecond: zero would mean none).
+    /// `SO_RCVTIMEO` for the next `recv`.
     static func setReceiveTimeout(_ fd: Int32, _ duration: Duration) {
-        let milliseconds = max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-        var timeout = timeval(tv_sec: Int(milliseconds / 1000), tv_usec: Int(milliseconds % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        StreamSocket.setTimeouts(fd, receive: duration, send: nil)
     }
 
     static func prepareConnection(_ fd: Int32) {
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        var sendTimeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+        StreamSocket.setTimeouts(fd, receive: nil, send: .seconds(30))
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))  // fails harmlessly on unix sockets
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
-    }
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { StreamSocket.writeAll(fd, bytes) }
 }

@@ -1,3 +1,4 @@
+import VigieSockets
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -30,8 +31,8 @@ public struct ControlClient: Sendable {
     public func send(_ request: ControlRequest) throws -> ControlResponse {
         let fd: Int32
         do {
-            fd = try UnixSocket.connect(to: socketPath)
-        } catch let failure as UnixSocket.Failure {
+            fd = try StreamSocket.connect(to: .unix(path: socketPath))
+        } catch let failure {
             switch failure.code {
             case ENOENT, ECONNREFUSED: throw Failure.notRunning(socketPath)
             case EACCES, EPERM: throw Failure.permissionDenied(socketPath)
@@ -40,8 +41,8 @@ public struct ControlClient: Sendable {
         }
         defer { close(fd) }
         let body = try JSONEncoder().encode(request)
-        guard UnixSocket.writeAll(fd, Array(body) + [10]) else { throw Failure.protocolError("could not send the request") }
-        guard let answer = UnixSocket.readLine(fd), !answer.isEmpty else {
+        guard StreamSocket.writeAll(fd, Array(body) + [10]) else { throw Failure.protocolError("could not send the request") }
+        guard let answer = StreamSocket.readLine(fd), !answer.isEmpty else {
             throw Failure.protocolError("the daemon closed the connection without answering")
         }
         let response: ControlResponse

@@ -1,3 +1,4 @@
+import VigieSockets
 import Foundation
 import Logging
 import VigieControl
@@ -33,7 +34,7 @@ final class ControlServer: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             if let user = UnixUser.lookup(name: owner), geteuid() == 0 { chown(directory, user.uid, user.gid) }
         }
-        self.listener = try UnixSocket.listen(at: path)
+        self.listener = try StreamSocket.listen(on: .unix(path: path), backlog: 16)
         if geteuid() == 0 {
             let uid = UnixUser.lookup(name: owner)?.uid ?? 0
             chown(path, uid, adminGroupID ?? 0)
@@ -50,14 +51,12 @@ final class ControlServer: @unchecked Sendable {
 
     private func serve() {
         while true {
-            let connection = accept(listener, nil, nil)
-            if connection < 0 {
-                if errno == EINTR { continue }
+            guard let connection = StreamSocket.accept(listener) else {
                 logger.error("control socket accept failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
                 sleep(1)
                 continue
             }
-            UnixSocket.setTimeout(connection, seconds: 10)
+            StreamSocket.setTimeouts(connection, receive: .seconds(10), send: .seconds(10))
             respond(on: connection)
             close(connection)
         }
@@ -72,7 +71,7 @@ final class ControlServer: @unchecked Sendable {
         if !isAllowed(uid: credentials.uid) {
             logger.warning("control request refused", metadata: ["uid": "\(credentials.uid)", "user": "\(actor)"])
             response = .failure("permission denied: \(actor) is neither root nor in the admin group")
-        } else if let line = UnixSocket.readLine(connection, limit: 1 << 20) {
+        } else if let line = StreamSocket.readLine(connection, limit: 1 << 20) {
             do {
                 response = handle(try JSONDecoder().decode(ControlRequest.self, from: Data(line)), actor)
             } catch let version as ControlProtocol.UnsupportedVersion {
@@ -84,7 +83,7 @@ final class ControlServer: @unchecked Sendable {
             response = .failure("malformed request")
         }
         guard let body = try? JSONEncoder().encode(response) else { return }
-        _ = UnixSocket.writeAll(connection, Array(body) + [10])
+        _ = StreamSocket.writeAll(connection, Array(body) + [10])
     }
 
     private func isAllowed(uid: uid_t) -> Bool {

@@ -1,3 +1,4 @@
+import VigieSockets
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -20,33 +21,11 @@ final class MetricsServer: @unchecked Sendable {
     init(host: String, port: Int, logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws {
         self.render = render
         self.logger = logger
-        let family = host.contains(":") ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        let bound: Int32
-        if family == AF_INET6 {
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET6, host, &address.sin6_addr)
-            bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, host, &address.sin_addr)
-            bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            let message = String(cString: strerror(errno))
-            close(fd)
-            throw Failure(description: "metrics.listen: cannot listen on \(host):\(port): \(message)")
+        let fd: Int32
+        do {
+            fd = try StreamSocket.listen(on: .tcp(host: host, port: port), backlog: 16)
+        } catch {
+            throw Failure(description: "metrics.listen: cannot listen on \(host):\(port): \(error)")
         }
         listener = fd
     }
@@ -56,9 +35,8 @@ final class MetricsServer: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             while true {
-                let connection = accept(listener, nil, nil)
-                if connection < 0 {
-                    if errno != EINTR { sleep(1) }
+                guard let connection = StreamSocket.accept(listener) else {
+                    sleep(1)
                     continue
                 }
                 serve(connection)
@@ -70,9 +48,7 @@ final class MetricsServer: @unchecked Sendable {
     }
 
     private func serve(_ connection: Int32) {
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        StreamSocket.setTimeouts(connection, receive: .seconds(5), send: .seconds(5))
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         // Read until the end of the request head (or 16 KiB, or the timeout).
@@ -92,11 +68,6 @@ final class MetricsServer: @unchecked Sendable {
             let body = Array("Vigie serves metrics at /metrics\n".utf8)
             response = Array("HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
         }
-        var offset = 0
-        while offset < response.count {
-            let written = response[offset...].withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
-            if written <= 0 { break }
-            offset += written
-        }
+        _ = StreamSocket.writeAll(connection, response)  // a scraper gone mid-answer is its loss
     }
 }
