@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "MilterTransport", dependencies: ["CMilter", "VigieReply"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
-        .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore"]),
+        .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore", "VigieSockets"]),
         .target(name: "VigieControl", dependencies: ["VigieCore", "VigieSockets"]),
         .target(
             name: "VigieDaemon",
@@ -119,7 +119,8 @@ let package = Package(
         .testTarget(name: "VigieSocketsTests", dependencies: ["VigieSockets"]),
         .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
-        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieCore", "VigieTestKit"]),
+        // Also the StateStore contract, run on both stores.
+        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit", "COpenSSL"]),
         .testTarget(

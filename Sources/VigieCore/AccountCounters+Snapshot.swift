@@ -73,17 +73,8 @@ extension AccountCounters {
     }
 }
 
-private struct LittleEndianWriter {
-    let buffer: UnsafeMutableRawBufferPointer
-    var offset = 0
-
-    mutating func put<Value: FixedWidthInteger>(_ value: Value) {
-        // Unaligned store: the format packs fields without padding.
-        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: Value.self)
-        offset += MemoryLayout<Value>.size
-    }
-
-    mutating func putWindow(_ window: SlidingWindowCount) {
+extension LittleEndianWriter {
+    fileprivate mutating func putWindow(_ window: SlidingWindowCount) {
         put(window.windowStart)
         put(window.previous)
         put(window.current)

@@ -30,7 +30,7 @@ extension SendingHistory {
     /// writes every active account once a second).
     public func writeSnapshot(into buffer: UnsafeMutableRawBufferPointer) {
         precondition(buffer.count >= Self.snapshotSize, "a history snapshot needs \(Self.snapshotSize) bytes")
-        var out = SnapshotWriter(buffer: buffer)
+        var out = LittleEndianWriter(buffer: buffer)
         out.put(Self.snapshotVersion)
         out.put(firstSeenHour); out.put(messages); out.put(score.bitPattern); out.put(scoreMinute)
         out.put(UInt8(watched ? 1 : 0)); out.put(newNetworksDay); out.put(newNetworksToday)
@@ -80,15 +80,8 @@ extension SendingHistory {
     }
 }
 
-private struct SnapshotWriter {
-    let buffer: UnsafeMutableRawBufferPointer
-    var offset = 0
-    mutating func put<T: FixedWidthInteger>(_ value: T) {
-        // Unaligned store: the format packs fields without padding.
-        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
-        offset += MemoryLayout<T>.size
-    }
-    mutating func put(_ sketch: NoveltySketch) {
+extension LittleEndianWriter {
+    fileprivate mutating func put(_ sketch: NoveltySketch) {
         for index in 0..<NoveltySketch.words { put(sketch.current[index]) }
         for index in 0..<NoveltySketch.words { put(sketch.previous[index]) }
         put(sketch.insertedSinceRotation)

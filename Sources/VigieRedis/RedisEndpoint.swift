@@ -1,18 +1,10 @@
-/// Where the Redis server listens.
-public enum RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
-    /// A unix socket (`unixsocket` in redis.conf): the usual choice when the server
-    /// runs on the same host, and it needs no password on the network.
-    case unix(path: String)
-    /// A host name or address and a TCP port.
-    case tcp(host: String, port: Int)
+import VigieSockets
 
-    public var description: String {
-        switch self {
-        case .unix(let path): "unix:\(path)"
-        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        }
-    }
-}
+/// Where the Redis server listens: a unix socket (`unixsocket` in redis.conf, the
+/// usual choice when the server runs on the same host, and it needs no password on
+/// the network) or a host name or address and a TCP port (hiredis resolves names).
+/// The same endpoint type as every other socket of Vigie's.
+public typealias RedisEndpoint = StreamSocket.Endpoint
 
 /// How to reach and log in to the server.
 public struct RedisConnectionOptions: Sendable, Equatable {
