@@ -59,7 +59,17 @@ public final class DKIMVerification {
             headersDropped += 1
             return
         }
-        if Self.isSignatureField(bytes) { signatureHeaders += 1 }
+        let isSignature = Self.isSignatureField(bytes)
+        // A third, found by the same fuzzer with valgrind's help: a signature whose
+        // last tag is i= or z= (the quoted-printable ones) ending in an escape cut
+        // short ("=", "=4") makes dkim_qp_decode read past the end of libopendkim's
+        // copy, and the verdict then depends on the heap byte after it. No valid
+        // signature ends so (the escape is two hex digits); it is dropped.
+        if isSignature, Self.endsInACutQuotedPrintableEscape(bytes) {
+            headersDropped += 1
+            return
+        }
+        if isSignature { signatureHeaders += 1 }
         headersGiven += 1
         _ = bytes.withUnsafeMutableBufferPointer { dkim_header(handle, $0.baseAddress, $0.count) }
     }
@@ -87,6 +97,25 @@ public final class DKIMVerification {
         // dkim_body takes a mutable pointer but only reads (without FIXCRLF, which
         // DKIMVerifier leaves off): no copy of the chunk.
         _ = chunk.withUnsafeBufferPointer { dkim_body(handle, UnsafeMutablePointer(mutating: $0.baseAddress), $0.count) }
+    }
+
+    /// Whether the field's last tag is `i=` or `z=` and an `=` sits in the last two
+    /// bytes of its value (trailing folding white space and ";" aside).
+    static func endsInACutQuotedPrintableEscape(_ field: [UInt8]) -> Bool {
+        // The last tag, closed by a ";" or not: libopendkim ends each value with a NUL
+        // where its ";" was, so an escape cut short in the last one reads past the copy.
+        var end = field.count
+        while end > 0, [0x20, 0x09, 0x0d, 0x0a, UInt8(ascii: ";")].contains(field[end - 1]) { end -= 1 }
+        var start = end
+        while start > 0, field[start - 1] != UInt8(ascii: ";") { start -= 1 }
+        if start == 0, let colon = field.firstIndex(of: UInt8(ascii: ":")) { start = colon + 1 }  // one tag only
+        guard start < end else { return false }
+        let tag = field[start..<end].drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
+        guard let equals = tag.firstIndex(of: UInt8(ascii: "=")) else { return false }
+        let name = tag[tag.startIndex..<equals].filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0d && $0 != 0x0a }
+        guard name == [UInt8(ascii: "i")] || name == [UInt8(ascii: "z")] else { return false }
+        let value = tag[tag.index(after: equals)...]
+        return value.suffix(2).contains(UInt8(ascii: "="))
     }
 
     /// "DKIM-Signature:" in any case, compared as bytes (this runs on every field).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VigieAuth
-import VigieDKIM
+@testable import VigieDKIM
 import VigieDNS
 
 /// Hostile or broken input gives a verdict, quickly, never a crash or a hang.
@@ -44,6 +44,35 @@ import VigieDNS
         let nul = Array("DKIM-Signature:v=1;a=rsa-sha256;d=t;s=s;h=from:x-a;bh=E;b=k3H\nX-A:\u{0}u".utf8)
         #expect(verifier.verify(message: nul).signatures.allSatisfy { $0.result != .pass })
         // And a good message still verifies after them.
+        #expect(verifier.verify(message: try TestNameserver.message("rsa-pass.eml")).signatures.first?.result == .pass)
+    }
+
+    /// A signature whose last tag, i= or z=, ends in a quoted-printable escape cut
+    /// short made libopendkim's dkim_qp_decode read a byte past its copy (valgrind;
+    /// ASan does not see into the system library): the fuzzer saw one message get two
+    /// different verdicts in a row (fixtures/fuzz/dkim-verify/verdict-differed-2026-12-03.eml).
+    @Test func aSignatureEndingInACutEscapeIsDropped() throws {
+        let verifier = try DKIMVerifier(resolver: try TestNameserver.resolver())
+        let cut = "DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sel1; h=from; bh=E; b=k3H;\r\n i=@examS5DZwnF4ZX1vA+LEZVQp1HE=;"
+        #expect(DKIMVerification.endsInACutQuotedPrintableEscape(Array(cut.utf8)))
+        let message = Array((cut + "\r\nFrom: a@example.test\r\n\r\nbody\r\n").utf8)
+        let first = verifier.verify(message: message)
+        #expect(first.signatures.isEmpty, "\(first)")
+        #expect(first.note?.contains("1 header fields over the caps not checked") == true, "\(first)")
+        let fixture = try Data(contentsOf: URL(fileURLWithPath: TestNameserver.fixtures + "/../fuzz/dkim-verify/verdict-differed-2026-12-03.eml"))
+        let outcomes = (0..<3).map { _ in verifier.verify(message: Array(fixture)).signatures.map { "\($0.result) \($0.domain) \($0.selector)" } }
+        #expect(outcomes.allSatisfy { $0 == outcomes[0] }, "\(outcomes)")
+
+        for (field, dropped) in [
+            ("DKIM-Signature: v=1; d=a.test; i=@a.test=4", true),
+            ("DKIM-Signature: v=1; d=a.test; z=From:x=", true),
+            ("DKIM-Signature: v=1; d=a.test; z=From:=20a", false),     // a whole escape
+            ("DKIM-Signature: v=1; i=@a.test=; d=a.test", false),     // not the last tag: within the copy
+            ("DKIM-Signature: v=1; d=a.test; b=abc=", false),          // base64, not quoted-printable
+            ("DKIM-Signature: v=1; d=a.test; i=@a.test ;", false),
+        ] {
+            #expect(DKIMVerification.endsInACutQuotedPrintableEscape(Array(field.utf8)) == dropped, "\(field)")
+        }
         #expect(verifier.verify(message: try TestNameserver.message("rsa-pass.eml")).signatures.first?.result == .pass)
     }
 
