@@ -77,7 +77,7 @@ public final class LookupServer: @unchecked Sendable {
     }
 
     /// The port actually bound (useful when the configuration said port 0 in tests).
-    public var boundPort: Int? { SocketSupport.boundPort(listener) }
+    public var boundPort: Int? { StreamSocket.boundPort(listener) }
 
     /// Serves on a dedicated thread until the process exits.
     public func start() {
@@ -125,10 +125,10 @@ public final class LookupServer: @unchecked Sendable {
                     case .invalid(let reason): reply = TCPTableProtocol.reply(.permanent(reason))
                     }
                 case .tooLong:
-                    _ = SocketSupport.writeAll(fd, TCPTableProtocol.reply(.permanent("request longer than \(TCPTableProtocol.maximumLineLength) bytes")))
+                    _ = StreamSocket.writeAll(fd, TCPTableProtocol.reply(.permanent("request longer than \(TCPTableProtocol.maximumLineLength) bytes")))
                     return
                 }
-                guard SocketSupport.writeAll(fd, reply) else { return }
+                guard StreamSocket.writeAll(fd, reply) else { return }
                 connections.touch(fd)
             }
         case .socketmap:
@@ -140,10 +140,10 @@ public final class LookupServer: @unchecked Sendable {
                     case .lookup(let table, let key): reply = SocketmapProtocol.reply(lookups.lookup(table, key: key))
                     case .invalid(let reason): reply = SocketmapProtocol.reply(.permanent(reason))
                     }
-                    guard SocketSupport.writeAll(fd, reply) else { return }
+                    guard StreamSocket.writeAll(fd, reply) else { return }
                     connections.touch(fd)
                 case .malformed(let reason):
-                    _ = SocketSupport.writeAll(fd, SocketmapProtocol.reply(.permanent(reason)))
+                    _ = StreamSocket.writeAll(fd, SocketmapProtocol.reply(.permanent(reason)))
                     return
                 case .closed:
                     return
@@ -206,7 +206,7 @@ struct SocketReader {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             guard let timeout = receiveTimeout() else { return false }
-            SocketSupport.setReceiveTimeout(fd, timeout)
+            StreamSocket.setTimeouts(fd, receive: timeout, send: nil)
             let wasEmpty = start == buffer.count
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count > 0 {
@@ -272,18 +272,9 @@ enum SocketSupport {
         }
     }
 
-    static func boundPort(_ fd: Int32) -> Int? { StreamSocket.boundPort(fd) }
-
-    /// `SO_RCVTIMEO` for the next `recv`.
-    static func setReceiveTimeout(_ fd: Int32, _ duration: Duration) {
-        StreamSocket.setTimeouts(fd, receive: duration, send: nil)
-    }
-
     static func prepareConnection(_ fd: Int32) {
         StreamSocket.setTimeouts(fd, receive: nil, send: .seconds(30))
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))  // fails harmlessly on unix sockets
     }
-
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { StreamSocket.writeAll(fd, bytes) }
 }
