@@ -34,8 +34,8 @@ public final class ReloadableValue<Value: Sendable>: Sendable {
     /// The value in force.
     public var value: Value { current.load(ordering: .acquiring).takeUnretainedValue().value }
 
-    /// How many values were ever put in force (the first included).
-    public var generations: Int { published.withLock { $0.count } }
+    /// How many values were ever put in force (the first included): for the tests.
+    var generations: Int { published.withLock { $0.count } }
 
     /// Puts in force the value `make` builds from the one in force (replacements are
     /// serialised: two reloads cannot both build from the same old value).
