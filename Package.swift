@@ -75,7 +75,7 @@ let package = Package(
         // Decoded DKIM public keys shared across messages, under libopendkim, which
         // decodes the key of every signature again (Sources/CDKIMKeyCache explains how).
         .target(name: "CDKIMKeyCache", linkerSettings: [.linkedLibrary("crypto")]),
-        .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth"]),
+        .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth", "VigieCrypto"]),
         .target(name: "VigieAuth", dependencies: ["VigieReply"]),
         // The configuration parses every value to the type its user takes, so it
         // knows the resolver's addresses and the inbound policy's actions.
@@ -122,7 +122,7 @@ let package = Package(
         // Also the StateStore contract, run on both stores.
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
-        .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit", "COpenSSL"]),
+        .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieCrypto", "VigieTestKit", "COpenSSL"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["VigieTestKit", "VigieControl", "VigieCore", "VigieStore"]

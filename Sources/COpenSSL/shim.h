@@ -8,4 +8,6 @@
 #include <openssl/err.h>
 #include <openssl/bio.h>
 #include <openssl/x509.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #endif
