@@ -78,8 +78,9 @@ let package = Package(
         .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth", "VigieCrypto"]),
         .target(name: "VigieAuth", dependencies: ["VigieReply"]),
         // The configuration parses every value to the type its user takes, so it
-        // knows the resolver's addresses and the inbound policy's actions.
-        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS"]),
+        // knows the resolver's addresses, the inbound policy's actions and the
+        // signing keys (read and checked by VigieCrypto).
+        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieCrypto"]),
         .target(name: "MilterTransport", dependencies: ["CMilter", "VigieReply"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
@@ -106,6 +107,8 @@ let package = Package(
                 "VigieStore",
                 // `vigiectl check` runs the inbound checks itself (issue: inbound checks).
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
+                // `vigiectl dkim keygen|check` make and check signing keys.
+                "VigieCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -28,6 +28,8 @@ public struct VigieConfiguration: Sendable, Equatable {
     public var inbound: InboundSettings = InboundSettings()
     /// `[store]`
     public var store: StoreSettings = StoreSettings()
+    /// `[dkim.sign]` and its `[[dkim.sign.key]]` tables
+    public var signing: SigningSettings = SigningSettings()
     /// The files actually read, in order: the main file, conf.d files, then the
     /// notice files.
     public var sources: [String]
@@ -69,7 +71,7 @@ public struct VigieConfiguration: Sendable, Equatable {
         detection: DetectionSettings()
     )
 
-    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "detection", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound", "store"]
+    static let sections = ["daemon", "identity", "limits", "groups", "accounts", "exempt", "burst", "detection", "notices", "notify", "postfix", "metrics", "logging", "srs", "inbound", "store", "dkim"]
 
     /// Reads the merged tables of every configuration file.
     ///
@@ -107,6 +109,9 @@ public struct VigieConfiguration: Sendable, Equatable {
         self.metrics = try MetricsSettings(section("metrics", "listen"))
         self.logging = try LoggingSettings(section("logging", "destination, level"))
         self.inbound = try InboundSettings(section("inbound", InboundSettings.keys.joined(separator: ", ")))
+        let dkim = try section("dkim", "[dkim.sign]")
+        try dkim.allowOnly(["sign"])
+        self.signing = try SigningSettings(dkim.sectionOrEmpty("sign", describing: SigningSettings.keys.joined(separator: ", ")))
         self.store = try StoreSettings(section("store", StoreSettings.keys.joined(separator: ", ")),
                                        decisionTimeout: daemon.decisionTimeout)
     }

@@ -67,7 +67,7 @@ public enum InboundDaemon {
     }
 }
 
-struct InboundStartError: Error, CustomStringConvertible {
+struct StartError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }

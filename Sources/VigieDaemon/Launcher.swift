@@ -14,6 +14,8 @@ public struct LaunchOptions: Sendable {
         case submission
         /// SPF and DKIM checks for the port-25 smtpd on `[inbound] socket`.
         case inbound
+        /// DKIM signatures on members' mail on `[dkim.sign] socket`.
+        case sign
     }
 
     public var configPath: String
@@ -40,6 +42,11 @@ public enum Launcher {
     /// be the only one that receives SIGTERM/SIGHUP/SIGINT.
     public static func prepareProcess() {
         MilterServer.blockMilterSignals()
+        // The sign role's reload signal, taken by its own thread (KeyReloadSignal).
+        var reload = sigset_t()
+        sigemptyset(&reload)
+        sigaddset(&reload, SIGUSR1)
+        pthread_sigmask(SIG_BLOCK, &reload, nil)
         MallocTuning.apply()
     }
 
@@ -48,7 +55,6 @@ public enum Launcher {
         let configPath = options.configPath
         let checkOnly = options.checkOnly
         let forceStderr = options.forceStderr
-        let inboundRole = options.role == .inbound
 
         let configuration: VigieConfiguration
         do {
@@ -72,10 +78,10 @@ public enum Launcher {
         LoggingSystem.bootstrap { MailLogHandler(label: $0, destination: destination, level: level) }
         let logger = Logger(label: "vigie")
         do {
-            if inboundRole {
-                try InboundDaemon.run(configuration: configuration, logger: logger)
-            } else {
-                try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
+            switch options.role {
+            case .submission: try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
+            case .inbound: try InboundDaemon.run(configuration: configuration, logger: logger)
+            case .sign: try SignDaemon.run(configuration: configuration, configPath: configPath, logger: logger)
             }
             return 0
         } catch {

@@ -14,7 +14,8 @@ struct Vigie: ParsableCommand {
 
     @Option(help: """
         "submission": send limits for members' mail on [daemon] socket; \
-        "inbound": SPF and DKIM checks for the port-25 smtpd on [inbound] socket.
+        "inbound": SPF and DKIM checks for the port-25 smtpd on [inbound] socket; \
+        "sign": DKIM signatures on members' mail on [dkim.sign] socket (SIGUSR1 reloads its keys).
         """)
     var role: LaunchOptions.Role = .submission
 
