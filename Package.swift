@@ -77,9 +77,13 @@ let package = Package(
         .target(name: "CDKIMKeyCache", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth"]),
         .target(name: "VigieAuth", dependencies: ["VigieReply"]),
+        // DMARC (issue 4 item 4): record parser, organisational domain (Public Suffix
+        // List), alignment, evaluation and action; pure Swift, DNS answers come in
+        // through DMARCRecordSource (the daemon's glue asks VigieDNS).
+        .target(name: "VigieDMARC", dependencies: ["VigieAuth", "VigieReply"]),
         // The configuration parses every value to the type its user takes, so it
         // knows the resolver's addresses and the inbound policy's actions.
-        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS"]),
+        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC"]),
         .target(name: "MilterTransport", dependencies: ["CMilter", "VigieReply"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
@@ -90,7 +94,7 @@ let package = Package(
             dependencies: [
                 "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc", "VigieSockets",
                 // The inbound role (issue 4): SPF and DKIM checks.
-                "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
+                "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieDMARC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
@@ -122,6 +126,9 @@ let package = Package(
         // Also the StateStore contract, run on both stores.
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
+        // DMARC: pure evaluation with injected answers, and the daemon's lookup glue
+        // against nsd on loopback (fixtures/auth/zones/test.zone).
+        .testTarget(name: "VigieDMARCTests", dependencies: ["VigieDMARC", "VigieAuth", "VigieDNS", "VigieDaemon", "VigieConfig", "VigieTestKit"]),
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieTestKit", "COpenSSL"]),
         .testTarget(
             name: "EndToEndTests",
