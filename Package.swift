@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "MilterTransportTests", dependencies: ["MilterTransport", "VigieReply"]),
         .testTarget(name: "VigieControlTests", dependencies: ["VigieControl", "VigieCore"]),
         .testTarget(name: "VigieSocketsTests", dependencies: ["VigieSockets"]),
-        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieTestKit"]),
+        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         // Also the StateStore contract, run on both stores.
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
