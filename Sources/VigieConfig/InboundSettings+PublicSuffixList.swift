@@ -18,11 +18,11 @@ extension InboundSettings {
             return error
         }
         let path = publicSuffixListPath
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw refuse("cannot read the Public Suffix List \(path): \((error as NSError).localizedDescription); install Debian's publicsuffix package, or set public_suffix_list (or dmarc = false)")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw refuse("the Public Suffix List \(path) does not exist: install Debian's publicsuffix package, or set public_suffix_list (or dmarc = false)")
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw refuse("cannot read the Public Suffix List \(path) (permission denied?)")
         }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
             throw refuse("the Public Suffix List \(path) is not a regular file")
