@@ -11,8 +11,10 @@ public enum AuthenticationResults {
     public static let headerName = "Authentication-Results"
 
     /// The header's value (without the name), folded with CRLF-free "\n\t" as
-    /// libmilter expects for `smfi_insheader`.
-    public static func value(authservID: String, spf: SPFOutcome?, dkim: DKIMOutcome?) -> String {
+    /// libmilter expects for `smfi_insheader`. `additional` are further results
+    /// already built with `comment` and `propertyValue` (VigieDMARC's `dmarc=`,
+    /// which this module cannot know without depending on it).
+    public static func value(authservID: String, spf: SPFOutcome?, dkim: DKIMOutcome?, additional: [String] = []) -> String {
         var results: [String] = []
         if let spf { results.append(spfResult(spf)) }
         if let dkim {
@@ -22,6 +24,7 @@ public enum AuthenticationResults {
                 results += dkim.signatures.map(dkimResult)
             }
         }
+        results += additional
         if results.isEmpty { return "\(authservID); none" }
         return ([authservID] + results).joined(separator: ";\n\t")
     }
@@ -57,7 +60,7 @@ public enum AuthenticationResults {
 
     /// A `(comment)`: printable ASCII only, parentheses and backslashes escaped, cut
     /// to 200 characters.
-    static func comment(_ text: String) -> String {
+    public static func comment(_ text: String) -> String {
         var out: [UInt8] = [UInt8(ascii: "(")]
         out.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars.prefix(200) {
@@ -72,7 +75,7 @@ public enum AuthenticationResults {
     }
 
     /// A MIME token as is; anything else as a quoted-string (RFC 2045 `value`).
-    static func propertyValue(_ text: String) -> String {
+    public static func propertyValue(_ text: String) -> String {
         // A token is ASCII, so its first 255 bytes are its first 255 characters.
         let head = text.utf8.prefix(255)
         let isToken = !head.isEmpty && head.allSatisfy { byte in

@@ -1,4 +1,5 @@
 import VigieAuth
+import VigieDMARC
 import VigieDNS
 
 /// `[inbound]`: the SPF and DKIM checks on mail from the internet, run by the
@@ -33,6 +34,18 @@ public struct InboundSettings: Sendable, Equatable {
     /// "" for off): a second process cannot share the submission role's port.
     public var metricsHost: String? = "127.0.0.1"
     public var metricsPort: Int? = 9470
+    /// DMARC on mail from the internet (`dmarc`): on by default, reporting only
+    /// (`dmarc=` in Authentication-Results) until an action is chosen below.
+    public var dmarc = true
+    /// What to do with DMARC failures under p=quarantine (`dmarc_quarantine`: tag
+    /// or hold) and p=reject (`dmarc_reject`: tag, hold or reject).
+    public var dmarcActions = DMARCActions.default
+    /// The Public Suffix List for organisational domains (`public_suffix_list`),
+    /// read when the inbound role starts (`loadPublicSuffixList`).
+    public var publicSuffixListPath = "/usr/share/publicsuffix/public_suffix_list.dat"
+    /// Where `public_suffix_list` was set (or the section, or the main file), so a
+    /// list that does not load at start is refused at file:line:key like any value.
+    var publicSuffixListOrigin = ConfigError(file: "vigie.toml", line: nil, key: "inbound.public_suffix_list", message: "")
 
     public init(
         socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/inbound.sock"),
@@ -61,8 +74,15 @@ public struct InboundSettings: Sendable, Equatable {
         ("spf_permerror", .permerror, [.reject, .tag]),
     ]
 
-    static let keys = ["socket", "authserv_id", "nameservers", "dns_timeout", "received_spf", "max_signatures", "metrics_listen"]
-        + spfKeys.map(\.key)
+    /// The DMARC action keys and the actions each allows.
+    static let dmarcKeys: [(key: String, allowed: [DMARCAction])] = [
+        ("dmarc_quarantine", [.tag, .hold]),
+        ("dmarc_reject", [.tag, .hold, .reject]),
+    ]
+
+    static let keys = ["socket", "authserv_id", "nameservers", "dns_timeout", "received_spf", "max_signatures", "metrics_listen",
+                       "dmarc", "public_suffix_list"]
+        + spfKeys.map(\.key) + dmarcKeys.map(\.key)
 
     init(_ section: ConfigSection) throws(ConfigError) {
         try section.allowOnly(Self.keys)
@@ -109,6 +129,17 @@ public struct InboundSettings: Sendable, Equatable {
             }
             settings.maximumSignatures = count
         }
+        if let flag = try section.bool("dmarc") { settings.dmarc = flag }
+        for entry in Self.dmarcKeys {
+            guard let raw = try section.string(entry.key) else { continue }
+            guard let action = DMARCAction(rawValue: raw), entry.allowed.contains(action) else {
+                let choices = entry.allowed.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                throw section.error(entry.key, "expected one of \(choices), got \"\(raw)\"")
+            }
+            if entry.key == "dmarc_quarantine" { settings.dmarcActions.quarantine = action } else { settings.dmarcActions.reject = action }
+        }
+        if let path = try section.absolutePath("public_suffix_list") { settings.publicSuffixListPath = path }
+        settings.publicSuffixListOrigin = section.error("public_suffix_list", "")
         self = settings
     }
 }

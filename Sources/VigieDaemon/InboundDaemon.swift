@@ -5,23 +5,28 @@ import VigieAuth
 import VigieConfig
 import VigieControl
 import VigieDKIM
+import VigieDMARC
 import VigieDNS
 import VigieSPF
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Starts the `inbound` role (`vigie --role inbound`): SPF and DKIM checks for the
+/// Starts the `inbound` role (`vigie --role inbound`): SPF, DKIM and DMARC checks for the
 /// port-25 smtpd, on the `[inbound] socket`. A process of its own because
 /// libmilter allows one registration per process and the submission role must
 /// not negotiate the inbound stages. It keeps no state file and has no control
 /// socket; `[daemon] user` and `socket_group` apply as for the submission role.
 ///
 /// Diagnostics: one "inbound: checked" line per message with its queue id.
-/// Metrics on `[inbound] metrics_listen`: SPF/DKIM results, DNS queries and failures.
+/// Metrics on `[inbound] metrics_listen`: SPF/DKIM/DMARC results, DMARC actions,
+/// DNS queries and failures. The role does not reload: a new Public Suffix List
+/// (Debian's publicsuffix package updated) is taken at the next start.
 /// DNS latency is `vigie_dns_seconds` (network lookups only).
 public enum InboundDaemon {
-    public static func run(configuration: VigieConfiguration, logger: Logger) throws {
+    /// - Parameter publicSuffixList: loaded by the launcher before logging starts
+    ///   (so a missing list is a configuration error), nil when DMARC is off.
+    public static func run(configuration: VigieConfiguration, publicSuffixList: PublicSuffixList?, logger: Logger) throws {
         let daemon = configuration.daemon
         let inbound = configuration.inbound
         let authservID = inbound.authservID ?? ProcessInfo.processInfo.hostName
@@ -35,8 +40,15 @@ public enum InboundDaemon {
         let dkim = try DKIMVerifier(resolver: resolver, limits: .init(maximumSignatures: inbound.maximumSignatures,
                                                                       timeout: inbound.dnsTimeout))
         let policy = InboundPolicy(spf: inbound.spfActions)
-        let glue = InboundGlue(settings: .init(authservID: authservID, policy: policy, receivedSPF: inbound.receivedSPF),
-                               spf: spf, dkim: dkim, logger: logger, metrics: metrics)
+        var settings = InboundGlue.Settings(authservID: authservID, policy: policy, receivedSPF: inbound.receivedSPF)
+        if inbound.dmarc {
+            guard let publicSuffixList else { throw StartError("DMARC is on but no Public Suffix List was loaded") }
+            settings.dmarc = DMARCEvaluator(publicSuffixList: publicSuffixList)
+            settings.dmarcActions = inbound.dmarcActions
+            settings.dnsTimeout = inbound.dnsTimeout
+        }
+        let glue = InboundGlue(settings: settings, spf: spf, dkim: dkim, dmarcRecords: ResolverDMARCRecords(resolver: resolver),
+                               logger: logger, metrics: metrics)
 
         let socket = inbound.socket.libmilterSpec
         let server = try MilterServer(configuration: InboundGlue.milterConfiguration(socket: socket)) { glue.makeSession() }
@@ -61,6 +73,7 @@ public enum InboundDaemon {
             // Off only if the executable was linked so that libopendkim binds OpenSSL's
             // decoder directly: everything still verifies, each key decoded again.
             "dkim_key_cache": "\(DKIMKeyCache.isActive ? "on" : "off")",
+            "dmarc": "\(publicSuffixList.map { "on (\(inbound.publicSuffixListPath): \($0.icannRules) ICANN and \($0.privateRules) private rules; quarantine \(inbound.dmarcActions.quarantine.rawValue), reject \(inbound.dmarcActions.reject.rawValue))" } ?? "off")",
         ])
         try server.run()
         logger.info("stopped", metadata: ["role": "inbound"])

@@ -2,14 +2,18 @@ import Prometheus
 import Synchronization
 import VigieAuth
 import VigieDKIM
+import VigieDMARC
 import VigieDNS
 
-/// The inbound role's Prometheus metrics: SPF and DKIM results and DNS health.
+/// The inbound role's Prometheus metrics: SPF, DKIM and DMARC results, DMARC
+/// actions, and DNS health.
 /// Labels are bounded (check, result): never a domain or an address.
 final class InboundMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let spf: [SPFResult: Counter]
     private let dkim: [DKIMResult: Counter]
+    private let dmarc: [DMARCResult: Counter]
+    private let dmarcActions: [DMARCAction: Counter]
     let refusedAtMail: Counter
     let checked: Counter
     let dnsSeconds: DurationHistogram
@@ -28,15 +32,28 @@ final class InboundMetrics: Sendable {
         var spf: [SPFResult: Counter] = [:]
         for result in SPFResult.allCases {
             spf[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "spf"), ("result", result.rawValue)],
-                                               help: "SPF and DKIM results of inbound mail")
+                                               help: "SPF, DKIM and DMARC results of inbound mail")
         }
         var dkim: [DKIMResult: Counter] = [:]
         for result in DKIMResult.allCases {
             dkim[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "dkim"), ("result", result.rawValue)],
-                                                help: "SPF and DKIM results of inbound mail")
+                                                help: "SPF, DKIM and DMARC results of inbound mail")
+        }
+        var dmarc: [DMARCResult: Counter] = [:]
+        for result in DMARCResult.allCases {
+            dmarc[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "dmarc"), ("result", result.rawValue)],
+                                                 help: "SPF, DKIM and DMARC results of inbound mail")
+        }
+        var dmarcActions: [DMARCAction: Counter] = [:]
+        for action in DMARCAction.allCases {
+            dmarcActions[action] = registry.makeCounter(
+                name: "vigie_inbound_dmarc_actions_total", labels: [("action", action.rawValue)],
+                help: "Inbound messages failing DMARC under p=quarantine or p=reject, by what was done (tag, hold, reject)")
         }
         self.spf = spf
         self.dkim = dkim
+        self.dmarc = dmarc
+        self.dmarcActions = dmarcActions
         refusedAtMail = registry.makeCounter(name: "vigie_inbound_refused_total", help: "Inbound messages refused at MAIL by the SPF policy")
         checked = registry.makeCounter(name: "vigie_inbound_checked_total", help: "Inbound messages checked and reported")
         dnsQueries = registry.makeCounter(name: "vigie_dns_queries_total", help: "DNS queries sent")
@@ -58,6 +75,12 @@ final class InboundMetrics: Sendable {
         if outcome.signatures.isEmpty { dkim[.none]?.increment() }
         for signature in outcome.signatures { dkim[signature.result]?.increment() }
     }
+
+    /// One result per author domain (one permerror for a message without one).
+    func record(dmarc evaluation: DMARCMessageEvaluation) {
+        for result in evaluation.results { dmarc[result]?.increment() }
+    }
+    func record(dmarcAction action: DMARCAction) { dmarcActions[action]?.increment() }
 
     func exposition(resolver: DNSResolver) -> [UInt8] {
         let keys = DKIMKeyCache.statistics

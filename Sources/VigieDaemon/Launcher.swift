@@ -2,6 +2,7 @@ import Logging
 import MilterTransport
 import VigieConfig
 import VigieControl
+import VigieDMARC
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,6 +68,18 @@ public enum Launcher {
             writeError("vigie: configuration error: \(unavailable)")
             return 78 // EX_CONFIG
         }
+        // The inbound role's Public Suffix List, read now so that a missing one is a
+        // configuration error (file:line:key, exit 78) like any bad value, and
+        // checked by --check-config too. The submission role does not need it.
+        var publicSuffixList: PublicSuffixList?
+        if configuration.inbound.dmarc, options.role == .inbound || checkOnly {
+            do {
+                publicSuffixList = try configuration.inbound.loadPublicSuffixList()
+            } catch {
+                writeError("vigie: configuration error: \(error)")
+                return 78 // EX_CONFIG
+            }
+        }
         if checkOnly {
             print("vigie: configuration OK (\(configuration.sources.joined(separator: ", ")))")
             return 0
@@ -80,7 +93,8 @@ public enum Launcher {
         do {
             switch options.role {
             case .submission: try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
-            case .inbound: try InboundDaemon.run(configuration: configuration, logger: logger)
+            case .inbound:
+                try InboundDaemon.run(configuration: configuration, publicSuffixList: publicSuffixList, logger: logger)
             case .sign: try SignDaemon.run(configuration: configuration, configPath: configPath, logger: logger)
             }
             return 0

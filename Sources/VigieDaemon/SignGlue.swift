@@ -3,6 +3,7 @@ import MilterTransport
 import VigieAuth
 import VigieCore
 import VigieDKIM
+import VigieDMARC
 
 /// Sign-role milter glue: DKIM signatures on members' mail, in the `sign` role
 /// (`vigie --role sign`) that the submission smtpd and local submission call after
@@ -125,11 +126,14 @@ final class SignSession: MilterSessionHandler {
         let froms = headers.filter { $0.name.utf8.count == 4 && $0.name.lowercased() == "from" }
         // RFC 6376 §5.4: From must be signed; with several, which one a reader sees
         // is anyone's guess, and DMARC refuses such mail (RFC 7489 §6.6.1).
-        guard froms.count == 1, case .success(let domain) = HeaderFromDomain.domain(of: froms[0].value) else {
+        // The same reading of From as DMARC's (the alignment the signature is for).
+        let extraction = AuthorDomains.extract(fromFieldValues: froms.map(\.value))
+        guard case .domains(let domains, fields: 1) = extraction, domains.count == 1, let domain = domains.first else {
             glue.metrics.unsigned(.unusableFrom)
-            glue.logger.info("sign: not signed", metadata: [
-                "reason": "\(froms.isEmpty ? "no From field" : froms.count > 1 ? "\(froms.count) From fields" : "From names no single domain")",
-            ])
+            var reason = "From names several domains"
+            if case .domains(_, let fields) = extraction, fields > 1 { reason = "\(fields) From fields" }
+            if case .unusable(let why) = extraction { reason = why }
+            glue.logger.info("sign: not signed", metadata: ["reason": "\(reason)"])
             return .accept
         }
         let snapshot = glue.keys.value

@@ -43,6 +43,8 @@ struct InboundAuthTests {
         #expect(ours[0].contains("dkim=pass"), "\(ours[0])")
         #expect(ours[0].contains("header.d=example.test"), "\(ours[0])")
         #expect(ours[0].contains("header.s=sel1"), "\(ours[0])")
+        // DKIM aligned with From: alice@example.test (_dmarc.example.test: p=reject).
+        #expect(ours[0].contains("dmarc=pass (p=reject sp=reject) header.from=example.test"), "\(ours[0])")
         // The forgery claimed "dkim=pass header.d=bank.test": it must be gone.
         #expect(!header.contains("bank.test"), "forged Authentication-Results still there:\n\(header)")
         // Another host's A-R is not ours to remove.
@@ -62,6 +64,8 @@ struct InboundAuthTests {
         #expect(metricValue("vigie_auth_results_total{check=\"spf\",result=\"pass\"}", in: metrics) == 1, "\(metrics)")
         #expect(metricValue("vigie_auth_results_total{check=\"dkim\",result=\"pass\"}", in: metrics) == 1)
         #expect(metricValue("vigie_inbound_checked_total", in: metrics) == 1)
+        #expect(metricValue("vigie_auth_results_total{check=\"dmarc\",result=\"pass\"}", in: metrics) == 1, "\(metrics)")
+        #expect(line?.contains("dmarc=pass:example.test") == true, "\(log)")
         #expect((metricValue("vigie_dns_queries_total", in: metrics) ?? 0) >= 1)
         #expect((metricValue("vigie_dns_seconds_count", in: metrics) ?? 0) >= 1)
         // libopendkim's key decoding went through the decoded-key cache: the one key
@@ -107,6 +111,78 @@ struct InboundAuthTests {
     }
 }
 
+/// DMARC end to end: a p=reject or p=quarantine From domain (fixtures/auth/zones/
+/// test.zone) on mail whose SPF passes for another domain and that has no DKIM
+/// signature, so nothing aligns.
+@Suite("Inbound DMARC (real Postfix, real nsd, real daemon)", .serialized)
+struct InboundDMARCTests {
+    /// MAIL FROM passes SPF (pass.spf.test allows 192.0.2.0/24) but is not aligned
+    /// with the From domain.
+    func send(_ setup: InboundSetup, from author: String, subject: String) throws -> SMTPResponse {
+        let client = try setup.postfix.smtpClient()
+        defer { _ = try? client.quit() }
+        try setup.presentInternetClient(client)
+        let mail = try client.mailFrom("bounces@pass.spf.test")
+        try #require(mail.code == 250, "\(mail)\n\(setup.diagnostics())")
+        let rcpt = try client.rcptTo("alice@vigie.test")
+        try #require(rcpt.code == 250, "\(rcpt)")
+        return try client.data(SMTPClient.makeMessage(from: author, to: ["alice@vigie.test"], subject: subject, body: "Hello.\n"))
+    }
+
+    @Test("by default a p=reject failure is only tagged: delivered with dmarc=fail")
+    func tagOnlyByDefault() throws {
+        let setup = try InboundSetup()
+        let end = try send(setup, from: "ceo@reject.dmarc.test", subject: "tagged only")
+        try #require(end.code == 250, "\(end)\n\(setup.diagnostics())")
+        let delivered = try setup.postfix.waitForMail(to: "alice@vigie.test", containing: "tagged only", timeout: 30)
+        let header = delivered.components(separatedBy: "\n\n").first ?? delivered
+        let ours = InboundSetup.fields(named: "Authentication-Results", in: header)
+        #expect(ours.contains { $0.contains("dmarc=fail (p=reject sp=reject) header.from=reject.dmarc.test") }, "\(header)")
+        let metrics = try scrapeMetrics(port: setup.metricsPort)
+        #expect(metricValue("vigie_auth_results_total{check=\"dmarc\",result=\"fail\"}", in: metrics) == 1, "\(metrics)")
+        #expect(metricValue("vigie_inbound_dmarc_actions_total{action=\"tag\"}", in: metrics) == 1, "\(metrics)")
+        #expect(metricValue("vigie_inbound_dmarc_actions_total{action=\"reject\"}", in: metrics) == 0, "\(metrics)")
+    }
+
+    @Test("dmarc_reject = \"reject\": a p=reject failure is refused at end of data with 550 5.7.1, French then English")
+    func rejectIsRefused() throws {
+        let setup = try InboundSetup(extraInbound: ["dmarc_reject = \"reject\""])
+        let end = try send(setup, from: "ceo@reject.dmarc.test", subject: "refused")
+        #expect(end.code == 550, "\(end)\n\(setup.diagnostics())")
+        #expect(end.enhancedCode == "5.7.1", "\(end)")
+        #expect(end.lines.count == 2 && end.lines[0].contains("refusé") && end.lines[1].contains("refused"), "\(end)")
+        #expect(end.text.contains("reject.dmarc.test"), "\(end)")
+        // A subdomain without a record of its own gets dmarc.test's sp=reject.
+        let sub = try send(setup, from: "news@letters.dmarc.test", subject: "refused too")
+        #expect(sub.code == 550, "\(sub)\n\(setup.diagnostics())")
+        let log = setup.log()
+        #expect(log.contains("inbound: refused at end of message"), "\(log)")
+        #expect(log.contains("dmarc_action=reject"), "\(log)")
+        let metrics = try scrapeMetrics(port: setup.metricsPort)
+        #expect(metricValue("vigie_inbound_dmarc_actions_total{action=\"reject\"}", in: metrics) == 2, "\(metrics)")
+        #expect(try setup.postfix.queue().isEmpty, "a refused message is in the queue")
+    }
+
+    @Test("dmarc_quarantine = \"hold\": a p=quarantine failure goes to the hold queue, tagged")
+    func quarantineIsHeld() throws {
+        let setup = try InboundSetup(extraInbound: ["dmarc_quarantine = \"hold\"", "dmarc_reject = \"reject\""])
+        let end = try send(setup, from: "info@quarantine.dmarc.test", subject: "held for review")
+        try #require(end.code == 250, "\(end)\n\(setup.diagnostics())")
+        let held = try setup.postfix.waitForQueueEntry(timeout: 15) { $0.isHeld }
+        let queued = try setup.postfix.queuedMessage(held.queueID)
+        #expect(queued.contains("dmarc=fail (p=quarantine sp=quarantine) header.from=quarantine.dmarc.test"), "\(queued)")
+        #expect(setup.postfix.mailbox(for: "alice@vigie.test").isEmpty, "a held message was delivered")
+        let log = setup.log()
+        #expect(log.contains("dmarc_action=hold") && log.contains("held=true"), "\(log)")
+        // pct=0 on a p=reject domain: never refused, handled as quarantine (held).
+        let sampled = try send(setup, from: "info@sampled.dmarc.test", subject: "sampled out")
+        #expect(sampled.code == 250, "\(sampled)\n\(setup.diagnostics())")
+        try setup.postfix.waitForQueue(timeout: 15) { $0.filter(\.isHeld).count == 2 }
+        let metrics = try scrapeMetrics(port: setup.metricsPort)
+        #expect(metricValue("vigie_inbound_dmarc_actions_total{action=\"hold\"}", in: metrics) == 2, "\(metrics)")
+    }
+}
+
 /// nsd with the auth fixtures, a private Postfix, and `vigie --role inbound`.
 final class InboundSetup {
     let directory: String
@@ -120,7 +196,8 @@ final class InboundSetup {
         try String(contentsOfFile: "\(fixtures)/messages/\(name)", encoding: .utf8)
     }
 
-    init() throws {
+    /// - Parameter extraInbound: more `[inbound]` lines (DMARC actions).
+    init(extraInbound: [String] = []) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         let nameserver = try InboundNameserver.address()
         directory = try TestDirectory.make(prefix: "vigie-inbound-")
@@ -144,6 +221,7 @@ final class InboundSetup {
         spf_fail = "reject"
         received_spf = true
         metrics_listen = "127.0.0.1:\(metricsPort)"
+        \(extraInbound.joined(separator: "\n"))
         """
         try config.write(toFile: directory + "/vigie.toml", atomically: true, encoding: .utf8)
         daemon = try LaunchedProcess(Binaries.vigie, ["--config", directory + "/vigie.toml", "--role", "inbound"],
