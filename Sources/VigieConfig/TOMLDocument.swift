@@ -34,8 +34,17 @@ public struct TOMLDocument: Sendable, Equatable {
 public enum TOMLKeyPath {
     /// `limits.messages.per_hour`, with parts quoted where a bare key could not
     /// spell them: `accounts."jean.dupont".per_day`.
+    /// A part `key[N]` names the Nth table of an array of tables (`[[dkim.sign.key]]`)
+    /// and is written so: `dkim.sign.key[2].file`.
     public static func join(_ parts: [String]) -> String {
-        parts.map(quotedIfNeeded).joined(separator: ".")
+        parts.map { isArrayElement($0) ? $0 : quotedIfNeeded($0) }.joined(separator: ".")
+    }
+
+    /// `key[N]`: a bare key, then a decimal position in brackets.
+    static func isArrayElement(_ part: String) -> Bool {
+        guard part.hasSuffix("]"), let open = part.firstIndex(of: "[") else { return false }
+        let name = part[..<open], digits = part[part.index(after: open)..<part.index(before: part.endIndex)]
+        return !name.isEmpty && name.utf8.allSatisfy(TOMLParser.isBareKeyByte) && !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)
     }
 
     /// A key as it would be written in TOML.
