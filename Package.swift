@@ -96,6 +96,8 @@ let package = Package(
                 "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc", "VigieSockets",
                 // The inbound role (issue 4): SPF and DKIM checks.
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieDMARC",
+                // The sign role (issue 11): DKIM signing keys.
+                "VigieCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

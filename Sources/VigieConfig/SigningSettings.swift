@@ -8,11 +8,14 @@ import Glibc
 /// the `sign` role (`vigie --role sign`), attached to the submission smtpd and to
 /// local submission after the submission role.
 ///
-/// Every key file is read and checked here (readable, a private key of the stated
-/// algorithm, RSA of 1024 bits at least, not readable by group or others), so that a
-/// configuration that checks is one that signs. The sign role reads them as root at
-/// start, before dropping privileges, and again at reload (SIGUSR1) as the daemon
-/// user: `vigiectl dkim keygen` writes them 0600 owned by that user for this reason.
+/// The key table is parsed with the rest; the key files are read by `loadKeys()`,
+/// which only the sign role calls (at start and for `--role sign --check-config`, as
+/// root before dropping privileges; again at reload, SIGUSR1, as the daemon user:
+/// `vigiectl dkim keygen` writes them 0600 owned by that user for this reason). The
+/// other roles never open them: their units may not read another user's 0600 file,
+/// and they have no use for a private key. Each file is checked there (readable, a
+/// private key of the stated algorithm, RSA of 1024 bits at least, not readable by
+/// group or others), every problem at the key's file, line and key.
 public struct SigningSettings: Sendable, Equatable {
     public struct Key: Sendable, Equatable {
         /// `domain`: the signing domain (`d=`).
@@ -26,14 +29,21 @@ public struct SigningSettings: Sendable, Equatable {
         /// `from_domains`: the From domains this key signs: "club.example" exactly,
         /// ".club.example" for every subdomain. Default: the signing domain only.
         public var fromDomains: [String]
-        /// The key read from `file`.
-        public var privateKey: PrivateKey
+        /// Where `file` and `algorithm` were written, for the errors of `loadPrivateKey()`.
+        var fileOrigin: ConfigError
+        var algorithmOrigin: ConfigError
 
-        public static func == (lhs: Key, rhs: Key) -> Bool {
-            lhs.domain == rhs.domain && lhs.selector == rhs.selector && lhs.file == rhs.file
-                && lhs.algorithm == rhs.algorithm && lhs.fromDomains == rhs.fromDomains
-                && (try? lhs.privateKey.pkcs8DER) == (try? rhs.privateKey.pkcs8DER)
+        /// Reads and checks the key file (see the type's comment).
+        public func loadPrivateKey() throws(ConfigError) -> PrivateKey {
+            try SigningSettings.readKeyFile(file, algorithm: algorithm, fileOrigin: fileOrigin, algorithmOrigin: algorithmOrigin)
         }
+    }
+
+    /// Every key of the table with its private key read and checked (the sign role).
+    public func loadKeys() throws(ConfigError) -> [(key: Key, privateKey: PrivateKey)] {
+        var loaded: [(key: Key, privateKey: PrivateKey)] = []
+        for key in keys { loaded.append((key, try key.loadPrivateKey())) }
+        return loaded
     }
 
     /// `socket`: where Postfix reaches the sign role.
@@ -139,14 +149,25 @@ public struct SigningSettings: Sendable, Equatable {
             if keys.contains(where: { $0.domain == domain && $0.selector == selector }) {
                 throw entry.error("selector", "a second key for selector \(selector) of \(domain): one record in DNS can publish only one")
             }
-            let key = try readKeyFile(file, algorithm: algorithm, entry: entry)
-            keys.append(Key(domain: domain, selector: selector, file: file, algorithm: algorithm, fromDomains: fromDomains, privateKey: key))
+            keys.append(Key(domain: domain, selector: selector, file: file, algorithm: algorithm, fromDomains: fromDomains,
+                            fileOrigin: entry.error("file", ""), algorithmOrigin: entry.error("algorithm", "")))
         }
         return keys
     }
 
-    /// Reads and checks one key file; every problem names the `file` key's line.
-    private static func readKeyFile(_ path: String, algorithm: String, entry: ConfigSection) throws(ConfigError) -> PrivateKey {
+    /// Reads and checks one key file; every problem names the `file` key's line (a
+    /// key of the wrong type, the `algorithm` key's).
+    static func readKeyFile(_ path: String, algorithm: String, fileOrigin: ConfigError,
+                            algorithmOrigin: ConfigError) throws(ConfigError) -> PrivateKey {
+        struct Entry {
+            let fileOrigin: ConfigError, algorithmOrigin: ConfigError
+            func error(_ key: String, _ message: String) -> ConfigError {
+                var error = key == "algorithm" ? algorithmOrigin : fileOrigin
+                error.message = message
+                return error
+            }
+        }
+        let entry = Entry(fileOrigin: fileOrigin, algorithmOrigin: algorithmOrigin)
         var status = stat()
         guard stat(path, &status) == 0 else {
             throw entry.error("file", "cannot read the key file \(path): \(String(cString: strerror(errno))); create one with: vigiectl dkim keygen DOMAIN SELECTOR")

@@ -51,8 +51,10 @@ public final class PrivateKey: @unchecked Sendable {
             guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { return nil }
             defer { BIO_free(bio) }
             // A nil callback with a nil argument would prompt on the terminal for an
-            // encrypted key; this one refuses it instead.
-            return PEM_read_bio_PrivateKey(bio, nil, refusePassphrase, nil)
+            // encrypted key; this one refuses it instead. The _ex form, not the plain
+            // one: the executable defines PEM_read_bio_PrivateKey for libopendkim's
+            // calls (CDKIMKeyCache), and reading a key file is not one of them.
+            return PEM_read_bio_PrivateKey_ex(bio, nil, refusePassphrase, nil, nil, nil)
         }
         ERR_clear_error()
         guard let key else {

@@ -80,6 +80,16 @@ public enum Launcher {
                 return 78 // EX_CONFIG
             }
         }
+        // The signing keys: read by the sign role only (SigningSettings says why),
+        // and so checked by --check-config only with --role sign.
+        if checkOnly && options.role == .sign {
+            do {
+                _ = try configuration.signing.loadKeys()
+            } catch {
+                writeError("vigie: configuration error: \(error)")
+                return 78 // EX_CONFIG
+            }
+        }
         if checkOnly {
             print("vigie: configuration OK (\(configuration.sources.joined(separator: ", ")))")
             return 0

@@ -4,6 +4,7 @@ import MilterTransport
 import VigieConfig
 import VigieControl
 import VigieCore
+import VigieCrypto
 import VigieDKIM
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +31,7 @@ public enum SignDaemon {
             throw StartError("[dkim.sign] has no [[dkim.sign.key]]: the sign role has nothing to sign with (make a key with: vigiectl dkim keygen DOMAIN SELECTOR)")
         }
         let metrics = SignMetrics()
-        let keys = ReloadableValue(try makeKeys(settings))
+        let keys = ReloadableValue(try makeKeys(settings, loaded: settings.loadKeys()))
         let glue = SignGlue(keys: keys, settings: glueSettings(configuration), logger: logger, metrics: metrics)
 
         let socket = settings.socket.libmilterSpec
@@ -50,7 +51,7 @@ public enum SignDaemon {
             // The whole configuration, so that what reloads is what --check-config checks.
             let next = try ConfigLoader.load(path: configPath)
             guard !next.signing.keys.isEmpty else { throw StartError("[dkim.sign] lost all its keys; keeping the running ones") }
-            let made = try makeKeys(next.signing)
+            let made = try makeKeys(next.signing, loaded: next.signing.loadKeys())
             keys.replace { _ in made }
             return made.table.entries.map { "\($0.key.selector)._domainkey.\($0.key.domain)" }
         }
@@ -64,15 +65,20 @@ public enum SignDaemon {
         logger.info("stopped", metadata: ["role": "sign"])
     }
 
-    static func makeKeys(_ settings: SigningSettings) throws -> SignGlue.Keys {
+    static func makeKeys(_ settings: SigningSettings, loaded: [(key: SigningSettings.Key, privateKey: PrivateKey)]) throws -> SignGlue.Keys {
         var options = DKIMSigner.Options()
         options.headerCanonicalization = settings.headerCanonicalization == "simple" ? .simple : .relaxed
         options.bodyCanonicalization = settings.bodyCanonicalization == "simple" ? .simple : .relaxed
         if let headers = settings.headers { options.signedHeaders = headers }
         if let oversign = settings.oversign { options.oversignedHeaders = oversign }
-        let entries = try settings.keys.map { key in
-            DKIMSigningKeyTable.Entry(key: try DKIMSigningKey(domain: key.domain, selector: key.selector, key: key.privateKey),
+        let entries = try loaded.map { key, privateKey in
+            DKIMSigningKeyTable.Entry(key: try DKIMSigningKey(domain: key.domain, selector: key.selector, key: privateKey),
                                       fromDomains: key.fromDomains)
+        }
+        // libopendkim is handed these keys already decoded from now on (CDKIMKeyCache);
+        // a message still signing with a key of the last table decodes it itself.
+        if !DKIMSigningKeyCache.register(entries.map(\.key)) {
+            throw StartError("[[dkim.sign.key]]: \(entries.count) keys, over the \(DKIMSigningKeyCache.capacity) the sign role holds")
         }
         return SignGlue.Keys(signer: try DKIMSigner(options: options), table: DKIMSigningKeyTable(entries))
     }

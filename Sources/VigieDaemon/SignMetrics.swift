@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 import VigieDKIM
 
 /// The sign role's Prometheus metrics. Labels are bounded (algorithm, reason):
@@ -9,6 +10,9 @@ final class SignMetrics: Sendable {
     private let failures: [DKIMSigningKey.Algorithm: Counter]
     private let unsigned: [SignSkip: Counter]
     let signedMessages: Counter
+    private let keysServed: Counter
+    private let keysDecoded: Counter
+    private let exported = Mutex<(served: UInt64, bypassed: UInt64)>((0, 0))
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -30,13 +34,26 @@ final class SignMetrics: Sendable {
         self.failures = failures
         self.unsigned = unsigned
         signedMessages = registry.makeCounter(name: "vigie_dkim_signed_messages_total", help: "Messages that left with at least one DKIM signature")
+        keysServed = registry.makeCounter(name: "vigie_dkim_signing_key_cache_total", labels: [("outcome", "hit")],
+                                          help: "Private keys libopendkim was handed already decoded (hit) or decoded itself (miss)")
+        keysDecoded = registry.makeCounter(name: "vigie_dkim_signing_key_cache_total", labels: [("outcome", "miss")],
+                                           help: "Private keys libopendkim was handed already decoded (hit) or decoded itself (miss)")
     }
 
     func signed(_ algorithm: DKIMSigningKey.Algorithm) { signatures[algorithm]?.increment() }
     func failed(_ algorithm: DKIMSigningKey.Algorithm) { failures[algorithm]?.increment() }
     func unsigned(_ reason: SignSkip) { unsigned[reason]?.increment() }
 
-    func exposition() -> [UInt8] { registry.emitToBuffer() }
+    func exposition() -> [UInt8] {
+        let now = DKIMSigningKeyCache.statistics
+        let before = exported.withLock { exported in
+            defer { exported = (now.served, now.bypassed) }
+            return exported
+        }
+        keysServed.increment(by: Int64(now.served &- min(now.served, before.served)))
+        keysDecoded.increment(by: Int64(now.bypassed &- min(now.bypassed, before.bypassed)))
+        return registry.emitToBuffer()
+    }
 }
 
 /// Why a message went through the sign role unsigned.

@@ -53,6 +53,9 @@ struct SigningTests {
         #expect(metricValue("vigie_dkim_signatures_total{algorithm=\"rsa-sha256\"}", in: metrics) == 1, "\(metrics)")
         #expect(metricValue("vigie_dkim_signatures_total{algorithm=\"ed25519-sha256\"}", in: metrics) == 1)
         #expect(metricValue("vigie_dkim_signed_messages_total", in: metrics) == 1)
+        // libopendkim was handed both keys already decoded (CDKIMKeyCache), none decoded again.
+        #expect(metricValue("vigie_dkim_signing_key_cache_total{outcome=\"hit\"}", in: metrics) == 2, "\(metrics)")
+        #expect(metricValue("vigie_dkim_signing_key_cache_total{outcome=\"miss\"}", in: metrics) == 0)
     }
 
     @Test("local submission (sendmail) is signed too; mail from the internet and other From domains are not")

@@ -18,6 +18,11 @@
  * X-Noop-* so that the benchmark's count of verified mail never takes them for Vigie's)
  * at end of message: the floor of the inbound role's protocol work, with no checking.
  *
+ * Built with -DVIGIE_SIGN_STAGES it negotiates what the submission role does when it
+ * also signs ([dkim.sign] in the same process): RCPT and end of message answered,
+ * headers, end of headers and body sent without a reply: the floor of signing inside
+ * the submission milter, with no signing.
+ *
  * Stops on SIGTERM (libmilter's own signal thread).
  */
 #include <libmilter/mfapi.h>
@@ -63,6 +68,20 @@ static sfsistat in_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 }
 #endif
 
+#ifdef VIGIE_SIGN_STAGES
+static sfsistat sign_noreply(SMFICTX *ctx) { return SMFIS_NOREPLY; }
+static sfsistat sign_header(SMFICTX *ctx, char *name, char *value) { return SMFIS_NOREPLY; }
+static sfsistat sign_body(SMFICTX *ctx, unsigned char *chunk, size_t len) { return SMFIS_NOREPLY; }
+static sfsistat sign_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+                               unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3) {
+    *pf0 = SMFIF_ADDHDRS | SMFIF_QUARANTINE;
+    *pf1 = f1 & (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+                 SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY);
+    *pf2 = *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s unix:/path | inet:PORT@127.0.0.1\n", argv[0]);
@@ -89,6 +108,13 @@ int main(int argc, char **argv) {
     desc.xxfi_body = in_body;
     desc.xxfi_eom = in_eom;
     desc.xxfi_negotiate = in_negotiate;
+#elif defined(VIGIE_SIGN_STAGES)
+    desc.xxfi_name = "noop-sign";
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_QUARANTINE;
+    desc.xxfi_header = sign_header;
+    desc.xxfi_eoh = sign_noreply;
+    desc.xxfi_body = sign_body;
+    desc.xxfi_negotiate = sign_negotiate;
 #elif !defined(VIGIE_STAGES)
     desc.xxfi_connect = noop_connect;
     desc.xxfi_envfrom = noop_envfrom;

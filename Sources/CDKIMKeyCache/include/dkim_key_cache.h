@@ -16,6 +16,7 @@
 // only spares the decoding of bytes already seen. Any call that is not libopendkim's
 // pattern (a memory BIO and no object to reuse) goes straight to OpenSSL's.
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// Decoded keys the table holds at most; the least recently used is dropped first.
@@ -41,5 +42,33 @@ void vigie_dkim_key_cache_flush(void);
 /// process), 0 when they go to OpenSSL's directly: then everything still verifies,
 /// only uncached. Measured by decoding a key through the same symbol libopendkim uses.
 int vigie_dkim_key_cache_is_interposed(void);
+
+// ---- Signing keys (dkim_signing_keys.c)
+//
+// libopendkim 2.11 decodes the private key again for every message it signs
+// (PEM_read_bio_PrivateKey on the key text dkim_sign was given), and the RSA
+// object it then signs with is new each time, so OpenSSL also recomputes its
+// Montgomery and blinding set-up per message. The sign role registers its keys
+// here at start and at reload (already decoded); PEM_read_bio_PrivateKey, defined
+// in the executable like d2i_PUBKEY_bio above, hands libopendkim the registered
+// key, reference-counted, when the text it reads is exactly a registered key's. Any
+// other text or caller goes to OpenSSL's own function.
+
+/// Keys registered at most (the key table's entries).
+#define VIGIE_DKIM_SIGNING_KEYS_CAPACITY 64
+
+typedef struct {
+    /// Decodings answered with a registered key.
+    uint64_t served;
+    /// Memory-BIO decodings of text that is no registered key (passed to OpenSSL).
+    uint64_t bypassed;
+    uint32_t entries;
+} vigie_dkim_signing_keys_stats;
+
+/// Replaces the registered keys with these PEM texts (decoded here). Returns 1, or 0
+/// (nothing replaced) when one does not decode or there are too many.
+int vigie_dkim_signing_keys_set(const unsigned char *const *pems, const size_t *lengths, uint32_t count);
+
+vigie_dkim_signing_keys_stats vigie_dkim_signing_keys_statistics(void);
 
 #endif
