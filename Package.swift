@@ -126,7 +126,9 @@ let package = Package(
         .testTarget(name: "MilterTransportTests", dependencies: ["MilterTransport", "VigieReply"]),
         .testTarget(name: "VigieControlTests", dependencies: ["VigieControl", "VigieCore"]),
         .testTarget(name: "VigieSocketsTests", dependencies: ["VigieSockets"]),
-        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC", "VigieTestKit"]),
+        // VigieCrypto and VigieDKIM: the shipped [dkim.sign] examples, loaded with real keys.
+        .testTarget(name: "VigieConfigTests", dependencies: ["VigieConfig", "VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC",
+                                                             "VigieCrypto", "VigieDKIM", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         // Also the StateStore contract, run on both stores.
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),

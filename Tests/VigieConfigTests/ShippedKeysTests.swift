@@ -48,6 +48,8 @@ import Testing
         // A broken walk (a moved file, a changed layout) must not pass by finding none.
         #expect(Self.keys.count >= 60, "\(Self.keys.count) keys found in \(shippedConfig)")
         #expect(Self.keys.contains { $0.path == "inbound.nameservers" || $0.path == "daemon.socket" })
+        // A dotted table heading ([dkim.sign]) is walked like the others.
+        #expect(Self.keys.contains { $0.path == "dkim.sign.socket" })
     }
 
     @Test(arguments: keys)
