@@ -57,10 +57,6 @@ public enum Launcher {
             writeError("vigie: configuration error: \(error)")
             return 78 // EX_CONFIG
         }
-        if let unavailable = configuration.store.unavailableBackend {
-            writeError("vigie: configuration error: \(unavailable)")
-            return 78 // EX_CONFIG
-        }
         if checkOnly {
             print("vigie: configuration OK (\(configuration.sources.joined(separator: ", ")))")
             return 0
