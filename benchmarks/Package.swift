@@ -18,9 +18,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        // VigieCore's own dependency, seen the same way (its module name must stay VigieReply).
-        .target(name: "VigieReply", path: "Sources/VigieReply"),
-        .target(name: "VigieCoreCopy", dependencies: ["VigieReply"], path: "Sources/VigieCoreCopy"),
+        .target(name: "VigieCoreCopy", path: "Sources/VigieCoreCopy"),
         // Fakes for the policy's dependencies (copied from Tests/VigieCoreTests/Support).
         .target(name: "BenchSupport", dependencies: ["VigieCoreCopy"]),
         .executableTarget(
