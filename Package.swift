@@ -87,13 +87,13 @@ let package = Package(
         .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC", "VigieCrypto"]),
         .target(name: "MilterTransport", dependencies: ["CMilter", "VigieReply"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
-        // The shared StateStore on Redis (issue 12, in progress: not wired into the daemon yet).
+        // The shared StateStore and shared counting on Redis (issue 12), for several Postfix hosts.
         .target(name: "VigieRedis", dependencies: ["CHiredis", "VigieCore", "VigieSockets"]),
         .target(name: "VigieControl", dependencies: ["VigieCore", "VigieSockets"]),
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc", "VigieSockets",
+                "VigieCore", "VigieReply", "VigieConfig", "VigieStore", "VigieRedis", "VigieControl", "MilterTransport", "SRSLookup", "VigieSRS", "CMalloc", "VigieSockets",
                 // The inbound role (issue 4): SPF and DKIM checks.
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieDMARC",
                 // The sign role (issue 11): DKIM signing keys.

@@ -340,6 +340,51 @@ if inbound:
     md += ["", "Not measured here: SRS through Postfix (lookups against postsrsd are in benchmarks/srs/RESULTS.md); "
                "DKIM over the milter protocol alone, without Postfix: benchmarks/dkim/RESULTS.md.", ""]
 
+# ---------------------------------------------------------------- redis store
+store_rows = [r for r in rows if r["section"] == "redis"]
+if store_rows:
+    groups = {}
+    for r in store_rows:
+        groups.setdefault((r["label"], r["concurrency"]), []).append(r)
+    summary = {}
+    for (label, c), rs in groups.items():
+        summary[f"{label}@{c}"] = {
+            "label": label, "concurrency": c, "runs": len(rs),
+            "messages_per_second": med([r["messages_per_second"] for r in rs]),
+            "decision_p50_ms": med([r["decision_ms"]["p50"] for r in rs]),
+            "decision_p99_ms": med([r["decision_ms"]["p99"] for r in rs]),
+            "errors": sum(r["outcomes"].get("error", 0) for r in rs),
+            "outcomes": {k: sum(r["outcomes"].get(k, 0) for r in rs) for k in {k for r in rs for k in r["outcomes"]}},
+        }
+    out["redis"] = summary
+    table = ["## Redis store vs SQLite store, over the milter wire (MilterLoad, no MTA)", "",
+             "The same release `vigie`, once on `[store] backend = \"sqlite\"` (counting in memory), once on "
+             "`\"redis\"` (every RCPT and end of message one Lua round trip to a redis-server on a unix socket), "
+             "limits finite and never reached, interleaved runs, medians of " + str(reps) + ". Decision = the RCPT "
+             "or end-of-message round trip as the MTA waits for it (write, decide, reply).", "",
+             "| c | SQLite msg/s | Redis msg/s | Redis/SQLite | decision p50 SQLite | decision p50 Redis | p99 SQLite | p99 Redis | errors |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for c in (1, 8, 64):
+        sq, rd = summary.get(f"store-sqlite@{c}"), summary.get(f"store-redis@{c}")
+        if not sq or not rd:
+            continue
+        table.append(f"| {c} | {sq['messages_per_second']:.0f} | {rd['messages_per_second']:.0f} | "
+                     f"{rd['messages_per_second'] / sq['messages_per_second']:.2f}× | {sq['decision_p50_ms']:.3f} ms | "
+                     f"{rd['decision_p50_ms']:.3f} ms | {sq['decision_p99_ms']:.3f} ms | {rd['decision_p99_ms']:.3f} ms | "
+                     f"{sq['errors'] + rd['errors']} |")
+        if c == 8:
+            target("Redis store >= 0.8x SQLite throughput at c=8 (issue 12)",
+                   rd['messages_per_second'] >= 0.8 * sq['messages_per_second'],
+                   f"{rd['messages_per_second'] / sq['messages_per_second']:.2f}×", "redis table")
+        if c == 1:
+            target("Redis store p50 decision < 0.5 ms on loopback (issue 12)", rd['decision_p50_ms'] < 0.5,
+                   f"{rd['decision_p50_ms']:.3f} ms", "redis table")
+    md += table + [""]
+    os.makedirs(results_dir, exist_ok=True)
+    with open(os.path.join(results_dir, "redis-store.md"), "w") as f:
+        f.write("\n".join(["# Redis store vs SQLite store", "", "Command: `" + args + "`; machine: "
+                           + json.dumps(machine, sort_keys=True), ""] + table) + "\n")
+
 # ---------------------------------------------------------------- write
 head = ["# Vigie benchmarks: latest run", "",
         f"{machine['date']} · {machine['mode']} mode · `{machine['command'].strip()}`", "",

@@ -1,8 +1,8 @@
 /// `[store]`: where locks, the audit trail, evidence and counters live.
 ///
 /// SQLite (`[daemon] state_path`) is the embedded default for one host; Redis is the
-/// store several Postfix hosts share (issue 12). Read and checked here; the daemon
-/// does not use the Redis backend yet (VigieRedis is in progress).
+/// store several Postfix hosts share (issue 12): locks, audit and evidence there,
+/// and every decision counted there (VigieDaemon/StoreComposition wires it).
 public struct StoreSettings: Sendable, Equatable {
     public enum Backend: String, Sendable, Equatable {
         case sqlite, redis
@@ -35,10 +35,6 @@ public struct StoreSettings: Sendable, Equatable {
     public var redisKeyPrefix: String
     /// `redis_timeout`: the longest one call to Redis may take, reconnecting included.
     public var redisTimeout: Duration
-    /// Set when `backend = "redis"`: the daemon does not run on the Redis store yet
-    /// (VigieRedis is built and tested, not wired in), so `vigie` and `--check-config`
-    /// refuse this with the file, line and key rather than run on SQLite unasked.
-    public var unavailableBackend: ConfigError?
 
     public init(backend: Backend = .sqlite, redisServer: RedisServer? = nil, redisPasswordFile: String? = nil,
                 redisKeyPrefix: String = "vigie:", redisTimeout: Duration = .milliseconds(250)) {
@@ -64,9 +60,6 @@ public struct StoreSettings: Sendable, Equatable {
                 throw section.error("backend", "expected \"sqlite\" or \"redis\", got \"\(text)\"")
             }
             settings.backend = backend
-            if backend == .redis {
-                settings.unavailableBackend = section.error("backend", "the Redis store is not wired into the daemon in this version (issue 12: VigieRedis is built, the daemon still runs on SQLite); remove the key or set \"sqlite\"")
-            }
         }
         if let url = try section.string("redis_url") {
             switch Self.parseRedisURL(url) {

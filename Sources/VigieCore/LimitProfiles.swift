@@ -23,14 +23,15 @@ final class SharedLimits: Sendable {
 ///
 /// A decision reads only these; copying `EffectiveLimits` itself (two arrays, and
 /// where each limit came from) cost a retain and a release per field per decision.
-struct LimitMaxima: Sendable, Equatable {
-    var messagesPerMinute, messagesPerHour, messagesPerDay: Int?
-    var recipientsPerMinute, recipientsPerHour, recipientsPerDay: Int?
-    var recipientsPerMessage: Int?
-    var burstMessages: Int?
-    var burstRecipients: Int?
-    var detectionWatch: Int?
-    var detectionLock: Int?
+/// Public for a `SharedCounting` authority, which decides on the same numbers.
+public struct LimitMaxima: Sendable, Equatable {
+    public internal(set) var messagesPerMinute, messagesPerHour, messagesPerDay: Int?
+    public internal(set) var recipientsPerMinute, recipientsPerHour, recipientsPerDay: Int?
+    public internal(set) var recipientsPerMessage: Int?
+    public internal(set) var burstMessages: Int?
+    public internal(set) var burstRecipients: Int?
+    public internal(set) var detectionWatch: Int?
+    public internal(set) var detectionLock: Int?
 
     init(_ limits: EffectiveLimits) {
         messagesPerMinute = limits.limit(.messages, .minute).value.maximum
@@ -46,7 +47,7 @@ struct LimitMaxima: Sendable, Equatable {
         detectionLock = limits.detectionLock.value.maximum
     }
 
-    func maximum(_ metric: LimitMetric, _ window: LimitWindow) -> Int? {
+    public func maximum(_ metric: LimitMetric, _ window: LimitWindow) -> Int? {
         LimitMetric.pick(metric, window, messages: (messagesPerMinute, messagesPerHour, messagesPerDay),
                          recipients: (recipientsPerMinute, recipientsPerHour, recipientsPerDay))
     }

@@ -35,9 +35,19 @@ public protocol PolicyEvents: Sendable {
     func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int)
     /// The group directory did not answer for `account`; its message is refused for now.
     func groupLookupFailed(_ account: AccountName, error: any Error)
+    /// The shared counts did not answer (`error`): this host decides on its own
+    /// counters. `entered` is true for the failure that started degraded mode.
+    func sharedCountingFailed(_ error: any Error, account: AccountName, entered: Bool)
+    /// The shared counts answer again; what was counted here alone has been added.
+    func sharedCountingRecovered(accounts: Int, messages: Int)
+    /// A lock or an unlock recorded by another host is now in force here.
+    func storedLockApplied(account: AccountName, lockID: Int64?, locked: Bool)
 }
 
 extension PolicyEvents {
     public func accountWatched(_ account: AccountName, assessment: SuspicionAssessment, watch: Int) {}
     public func groupLookupFailed(_ account: AccountName, error: any Error) {}
+    public func sharedCountingFailed(_ error: any Error, account: AccountName, entered: Bool) {}
+    public func sharedCountingRecovered(accounts: Int, messages: Int) {}
+    public func storedLockApplied(account: AccountName, lockID: Int64?, locked: Bool) {}
 }

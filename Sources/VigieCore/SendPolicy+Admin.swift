@@ -25,6 +25,7 @@ extension SendPolicy {
     /// keep the member over a limit (or re-trip the burst rule) once the password
     /// is changed. Returns the lock that ended, or nil if there was none.
     public func unlock(account: AccountName, actor: String, reason: String) throws -> AccountLock? {
+        try forgetSharedCounts(account)
         let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
         // A lock the store never got is lifted too: the retry must not bring it back.
         dropUnstored(account)
@@ -45,6 +46,7 @@ extension SendPolicy {
 
     /// Clears the counters of `account` (not its lock).
     public func reset(account: AccountName, actor: String, reason: String) throws {
+        try forgetSharedCounts(account)
         try store.recordAudit(AuditEvent(at: clock.now(), account: account.value, action: .reset, actor: actor, reason: reason))
         shard(for: account).state.withLock { shard in
             if shard.accounts.modifyExisting(account, Self.clearCounts) != nil { shard.dirty.insert(account) }

@@ -57,6 +57,8 @@ public final class SendPolicy: Sendable {
     let store: any StateStore
     let clock: any TimeSource
     let events: (any PolicyEvents)?
+    /// Counting shared with other hosts (Redis), or nil: counted in the shards alone.
+    let sharing: SharedCountingState?
     let shards: [Shard]
     let profiles = LimitProfiles()
     /// Locks in force in memory whose write to the store failed, with what must be
@@ -90,13 +92,15 @@ public final class SendPolicy: Sendable {
         groups: any GroupDirectory,
         store: any StateStore,
         clock: any TimeSource,
-        events: (any PolicyEvents)? = nil
+        events: (any PolicyEvents)? = nil,
+        sharedCounting: (any SharedCounting)? = nil
     ) {
         self.current = ReloadableValue(Configured(settings: settings, generation: 0))
         self.groups = groups
         self.store = store
         self.clock = clock
         self.events = events
+        self.sharing = sharedCounting.map(SharedCountingState.init(authority:))
         self.shards = (0..<Self.shardCount).map { _ in Shard() }
     }
 
@@ -196,6 +200,9 @@ public final class SendPolicy: Sendable {
         /// The account's cached limits are missing or stale: resolve them outside
         /// the mutex (NSS may block) and come back.
         case needLimits
+        /// Ask the shared counts (outside the mutex: a network round trip) with
+        /// these limits, and come back with the answer.
+        case consultShared(LimitMaxima)
     }
 
     private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
@@ -206,6 +213,11 @@ public final class SendPolicy: Sendable {
         let now = clock.now().milliseconds
         let shard = shard(for: account)
         var fresh: SharedLimits?
+        // Shared counting: asked once per decision; a failure decides here alone.
+        let sharing = self.sharing
+        var consult = sharing.map { !$0.isDegraded } ?? false
+        var shared: (count: SharedCount, limits: LimitMaxima)?
+        var decidedAlone = sharing != nil && !consult
         while true {
             let outcome: Outcome = shard.state.withLock { shard in
                 if !shard.locks.isEmpty, let lock = shard.locks[account] { return .verdict(.locked(lock)) }
@@ -215,8 +227,11 @@ public final class SendPolicy: Sendable {
                     let outcome = Self.decide(
                         entry: &entry, account: account, recipients: recipients, queueID: queueID,
                         countsAsRefusal: countsAsRefusal, signals: signals, now: now, configured: configured,
-                        fresh: fresh, suspicion: &shard.suspicion)
-                    if case .needLimits = outcome { return outcome }
+                        fresh: fresh, consult: consult, shared: shared, suspicion: &shard.suspicion)
+                    switch outcome {
+                    case .needLimits, .consultShared: return outcome
+                    default: break
+                    }
                     // Already waiting for the next flush: no need to hash it into the set again.
                     if !entry.isDirty { entry.isDirty = true; newlyDirty = true }
                     return outcome
@@ -237,9 +252,25 @@ public final class SendPolicy: Sendable {
                     return .undecided(.groupLookup)
                 }
                 fresh = profiles.limits(for: account, memberOf: memberOf, settings: settings, generation: configured.generation)
+            case .consultShared(let limits):
+                consult = false
+                let question = SharedCountQuestion(account: account, recipients: recipients, limits: limits,
+                                                   burstWindow: configured.burstWindow,
+                                                   refusalThreshold: configured.refusalsInARow)
+                do {
+                    let count = queueID == nil
+                        ? try sharing!.authority.check(question, countsRefusal: countsAsRefusal)
+                        : try sharing!.authority.commit(question, countsRefusal: countsAsRefusal)
+                    shared = (count, limits)
+                } catch {
+                    sharedCountingFailed(error, account: account)
+                    decidedAlone = true
+                }
             case .verdict(let verdict):
+                if decidedAlone, queueID != nil, case .accept = verdict { sharing?.remember(account: account, recipients: recipients) }
                 return verdict
             case .watched(let assessment, let watch):
+                if decidedAlone, queueID != nil { sharing?.remember(account: account, recipients: recipients) }
                 events?.accountWatched(account, assessment: assessment, watch: watch)
                 return .accept
             case .newLock(let lock, let trigger, let recent):
@@ -266,17 +297,30 @@ public final class SendPolicy: Sendable {
     private static func decide(
         entry: inout AccountEntry, account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
         signals: MessageSignals?, now: Int64, configured: Configured, fresh: SharedLimits?,
+        consult: Bool = false, shared: (count: SharedCount, limits: LimitMaxima)? = nil,
         suspicion: inout [AccountName: SuspicionLog]
     ) -> Outcome {
         if let fresh {
             entry.limits = fresh
             entry.limitsExpire = now + configured.groupCacheLifetime
         }
-        guard let shared = entry.limits, entry.limitsExpire > now, shared.generation == configured.generation else {
+        // With the shared answer in hand nothing is resolved or asked again (a commit
+        // would count twice): the limits it was asked with stand.
+        if let shared {
+            return Self.decide(entry: &entry, account: account, shared: shared.count, recipients: recipients,
+                               queueID: queueID, signals: signals, now: now, limits: shared.limits,
+                               configured: configured, suspicion: &suspicion)
+        }
+        guard let cached = entry.limits, entry.limitsExpire > now, cached.generation == configured.generation else {
             return .needLimits
         }
-        let limits = shared.maxima
+        let limits = cached.maxima
         let burstWindow = configured.burstWindow
+        // Recipients per message is a property of this message alone, which the
+        // shared script does not know: refused here, without a round trip.
+        if consult, limits.recipientsPerMessage.map({ recipients <= $0 }) ?? true {
+            return .consultShared(limits)
+        }
         entry.packed.advance(to: now, burstWindow: burstWindow)
 
         if let breach = Self.breach(limits: limits, counters: entry.packed, recipients: recipients, now: now) {
@@ -329,6 +373,53 @@ public final class SendPolicy: Sendable {
             return .watched(observed.assessment, watch: watch)
         }
         return .verdict(.accept)
+    }
+
+    /// The decision the shared counts took, on the account's entry: the totals say
+    /// why (which limit, until when), and the entry keeps this host's own share of
+    /// the traffic, which it decides on alone should the shared counts be unreachable.
+    private static func decide(
+        entry: inout AccountEntry, account: AccountName, shared: SharedCount, recipients: Int, queueID: String?,
+        signals: MessageSignals?, now: Int64, limits: LimitMaxima, configured: Configured,
+        suspicion: inout [AccountName: SuspicionLog]
+    ) -> Outcome {
+        let burstWindow = configured.burstWindow
+        entry.packed.advance(to: now, burstWindow: burstWindow)
+        entry.packed.refusalsInARow = shared.counters.refusalsInARow
+        let totals = PackedCounters(shared.counters)
+        let at = shared.counters.lastActivity
+        switch shared.verdict {
+        case .refuse, .burst:
+            let breach = Self.breach(limits: limits, counters: totals, recipients: recipients, now: at)
+            if let threshold = configured.refusalsInARow, shared.verdict == .refuse || breach != nil,
+               Int(totals.refusalsInARow) >= threshold {
+                let trigger = BurstTrigger.refusalsInARow(Int(totals.refusalsInARow))
+                return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
+            }
+            if shared.verdict == .refuse {
+                // The script and `breach` do the same arithmetic; should they ever
+                // disagree, the refusal stands with the daily message limit named.
+                return .verdict(.overLimit(breach ?? LimitBreach(kind: .window(.messages, .day),
+                                                                 limit: limits.messagesPerDay ?? 0, count: 0, retryAt: nil)))
+            }
+            let trigger = Self.burstTrigger(limits, window: configured.burstWindowDuration, counters: totals,
+                                            recipients: recipients, now: at, windowLength: burstWindow)
+                ?? .messages(count: Int(totals.burstMessages.estimate(at: at, length: burstWindow).rounded()),
+                             limit: limits.burstMessages ?? 0, window: configured.burstWindowDuration)
+            return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
+        case .accept:
+            guard let queueID else { return .verdict(.accept) }
+            entry.packed.record(recipients: recipients)
+            if !queueID.isEmpty, limits.burstMessages != nil || limits.burstRecipients != nil || configured.refusalsInARow != nil {
+                entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
+                                      capacity: min(1000, (limits.burstMessages ?? 100) + 1), window: burstWindow)
+            }
+            if let signals, configured.detection.enabled, limits.detectionWatch != nil || limits.detectionLock != nil {
+                return Self.score(entry: &entry, account: account, signals: signals, queueID: queueID, now: now,
+                                  limits: limits, configured: configured, suspicion: &suspicion)
+            }
+            return .verdict(.accept)
+        }
     }
 
     private static func lock(_ account: AccountName, trigger: BurstTrigger, now: Int64) -> AccountLock {

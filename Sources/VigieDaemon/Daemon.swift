@@ -50,15 +50,15 @@ public enum Daemon {
         }
         try Privileges.drop(to: daemon.user)
 
-        let store = try SQLiteStateStore(path: daemon.statePath,
-                                         busyTimeoutMilliseconds: Int32(daemon.decisionTimeout.milliseconds),
-                                         verifyIntegrity: true)
+        let stores = try StoreComposition.open(configuration: configuration)
         let notifier = LockNotifier(settings: notifierSettings(configuration), logger: logger)
         let metrics = VigieMetrics()
         let policy = SendPolicy(settings: configuration.policy,
-                                groups: BoundedGroupDirectory(NSSGroupDirectory(), timeout: daemon.decisionTimeout), store: store, clock: clock,
-                                events: PolicyEventLog(logger: logger, notifier: notifier, metrics: metrics))
+                                groups: BoundedGroupDirectory(NSSGroupDirectory(), timeout: daemon.decisionTimeout), store: stores.store, clock: clock,
+                                events: PolicyEventLog(logger: logger, notifier: notifier, metrics: metrics),
+                                sharedCounting: stores.sharedCounting)
         try policy.restore()
+        stores.start(policy: policy, metrics: metrics, logger: logger)
         metricsBox.value = metrics
         policyForMetrics.value = policy
 
@@ -75,7 +75,7 @@ public enum Daemon {
         ) {
             DaemonStatus(version: VigieVersion.current, pid: getpid(), startedAt: startedAt,
                          configFiles: reloader.configuration.sources, milterSocket: daemon.socket.libmilterSpec,
-                         statePath: daemon.statePath, trackedAccounts: policy.trackedAccounts,
+                         statePath: stores.location, trackedAccounts: policy.trackedAccounts,
                          lockedAccounts: policy.activeLocks().count,
                          messagesDecided: glue.statistics.decided.load(ordering: .relaxed),
                          internalErrors: glue.statistics.internalErrors.load(ordering: .relaxed),
@@ -89,7 +89,7 @@ public enum Daemon {
         metricsServer?.start()
         logger.info("started", metadata: [
             "version": "\(VigieVersion.current)", "socket": "\(daemon.socket.libmilterSpec)",
-            "state": "\(daemon.statePath)", "locks": "\(policy.activeLocks().count)",
+            "state": "\(stores.location)", "locks": "\(policy.activeLocks().count)",
             "accounts": "\(policy.trackedAccounts)", "libmilter": "\(MilterServer.libraryVersion)",
         ])
         try server.run()
@@ -100,9 +100,10 @@ public enum Daemon {
                 "store": "\(policy.storeHealth.lastError ?? "unknown error")",
             ])
         }
+        stores.stop()
         // Everything into state.sqlite itself, so a copy of that file alone is whole.
         do {
-            try store.checkpoint()
+            try stores.checkpoint()
         } catch {
             logger.warning("state not checkpointed at stop", metadata: ["error": "\(error)"])
         }

@@ -64,10 +64,6 @@ public enum Launcher {
             writeError("vigie: configuration error: \(error)")
             return 78 // EX_CONFIG
         }
-        if let unavailable = configuration.store.unavailableBackend {
-            writeError("vigie: configuration error: \(unavailable)")
-            return 78 // EX_CONFIG
-        }
         // The inbound role's Public Suffix List, read now so that a missing one is a
         // configuration error (file:line:key, exit 78) like any bad value, and
         // checked by --check-config too. The submission role does not need it.

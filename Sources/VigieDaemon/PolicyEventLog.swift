@@ -30,6 +30,30 @@ struct PolicyEventLog: PolicyEvents {
         logger.error("state store failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
     }
 
+    func sharedCountingFailed(_ error: any Error, account: AccountName, entered: Bool) {
+        metrics.storeErrors.increment()
+        if entered {
+            metrics.storeDegraded.set(to: 1)
+            logger.error("shared counts unreachable: deciding on this host's counters alone until they answer", metadata: [
+                "account": "\(account)", "error": "\(error)",
+            ])
+        } else {
+            logger.warning("shared counts unreachable", metadata: ["account": "\(account)", "error": "\(error)"])
+        }
+    }
+
+    func sharedCountingRecovered(accounts: Int, messages: Int) {
+        logger.notice("shared counts reachable again: what was counted here alone is added", metadata: [
+            "accounts": "\(accounts)", "messages": "\(messages)",
+        ])
+    }
+
+    func storedLockApplied(account: AccountName, lockID: Int64?, locked: Bool) {
+        logger.notice(locked ? "lock from the shared store in force here" : "unlock from the shared store in force here", metadata: [
+            "account": "\(account)", "lock.id": "\(lockID.map(String.init) ?? "unstored")",
+        ])
+    }
+
     func groupLookupFailed(_ account: AccountName, error: any Error) {
         metrics.groupLookupFailures.increment()
         logger.error("group lookup failed: message refused for now", metadata: [

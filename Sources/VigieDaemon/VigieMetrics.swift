@@ -32,6 +32,7 @@ public final class VigieMetrics: Sendable {
     let sessionsTotal: Counter
     let sessionsActive: Gauge
     let storeErrors: Counter
+    let storeDegraded: Gauge
     let unusableLogins: Counter
     let srsForward: Counter
     let srsReverse: Counter
@@ -88,7 +89,11 @@ public final class VigieMetrics: Sendable {
             help: "Time Vigie spends deciding one milter stage (MAIL, RCPT, end of message)")
         sessionsTotal = registry.makeCounter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
         sessionsActive = registry.makeGauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")
-        storeErrors = registry.makeCounter(name: "vigie_store_errors_total", help: "Failed writes to the state store")
+        storeErrors = registry.makeCounter(name: "vigie_store_errors_total",
+                                           help: "Failed calls to the state store (writes; with Redis also counting and lock subscription)")
+        storeDegraded = registry.makeGauge(
+            name: "vigie_store_degraded",
+            help: "1 while this host decides on its own counters or may miss other hosts' locks (Redis unreachable); 0 otherwise")
         unusableLogins = registry.makeCounter(
             name: "vigie_unusable_logins_total",
             help: "Recipients tempfailed because the SASL login cannot be an account name (empty, too long, control characters)")

@@ -15,7 +15,7 @@
 /// ARGV for both: recipients, refusal threshold (-1 for none), number of windows,
 /// then per window: name, length in ms, limit (-1 for none), metric ("messages" or
 /// "recipients"), role ("limit" or "burst"); the check adds "count refusal" (0/1)
-/// at the end. The hash holds `NAME:s`, `NAME:p`, `NAME:c` per window and `refusals`.
+/// at the end, the commit the same flag, and the add the number of messages. The hash holds `NAME:s`, `NAME:p`, `NAME:c` per window and `refusals`.
 /// Reply: {verdict, now, refusals, longest window, then per window {name, start,
 /// previous, current, fits}} with verdict "accept", "refuse" or "burst".
 extension RedisSharedCounters {
@@ -96,8 +96,10 @@ extension RedisSharedCounters {
     /// has decayed through the next fixed window, as `PackedCounters.isIdle` says.
     static let commitScript = RedisScript(name: "count-commit", source: common + """
         if refused then
-          refusals = redis.call('HINCRBY', KEYS[1], 'refusals', 1)
-          redis.call('PEXPIRE', KEYS[1], 2 * longest)
+          if ARGV[#ARGV] == '1' then
+            refusals = redis.call('HINCRBY', KEYS[1], 'refusals', 1)
+            redis.call('PEXPIRE', KEYS[1], 2 * longest)
+          end
           return reply('refuse')
         end
         local fields = {}
@@ -113,6 +115,25 @@ extension RedisSharedCounters {
         redis.call('HSET', KEYS[1], unpack(fields))
         redis.call('PEXPIRE', KEYS[1], 2 * longest)
         if burst then return reply('burst') end
+        return reply('accept')
+        """)
+
+    /// Reconciliation: adds counts taken by a host alone (Redis was away) to every
+    /// window, limits aside (`common` decides nothing that is used here). The
+    /// messages are ARGV[#ARGV], the recipients ARGV[1]. Refusals in a row are left
+    /// as they are: a host's local refusals stay its own.
+    static let addScript = RedisScript(name: "count-add", source: common + """
+        local messages = tonumber(ARGV[#ARGV])
+        local fields = {}
+        for _, w in ipairs(windows) do
+          local amount = (w.metric == 'messages') and messages or recipients
+          w.current = math.min(w.current + amount, 4294967295)
+          fields[#fields + 1] = w.name .. ':s'; fields[#fields + 1] = string.format('%d', w.start)
+          fields[#fields + 1] = w.name .. ':p'; fields[#fields + 1] = string.format('%d', w.previous)
+          fields[#fields + 1] = w.name .. ':c'; fields[#fields + 1] = string.format('%d', w.current)
+        end
+        redis.call('HSET', KEYS[1], unpack(fields))
+        redis.call('PEXPIRE', KEYS[1], 2 * longest)
         return reply('accept')
         """)
 }

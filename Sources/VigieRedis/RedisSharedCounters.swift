@@ -4,10 +4,9 @@ import VigieCore
 /// Counting on Redis (issue 12 item 2): every host sees one total per account, and
 /// the decision to count a message is taken where the counts are, atomically.
 ///
-/// Status: in progress, not used by the policy yet. `SendPolicy` counts in memory;
-/// using this needs the design change the lead is making (the RCPT check and the
-/// end-of-message commit become one round trip each, with the local counters as
-/// the fallback when Redis is unavailable).
+/// `SendPolicy` asks it through VigieCore's `SharedCounting`
+/// (`RedisSharedCounters+SharedCounting.swift`) at RCPT and at end of message, and
+/// falls back to its own counters when a call fails.
 ///
 /// One call, one round trip: a Lua script (`RedisSharedCounters+Scripts.swift`)
 /// reads the server's clock, advances the account's windows, decides and, for a
@@ -57,14 +56,28 @@ public final class RedisSharedCounters: Sendable {
 
     /// Where the server is, for messages.
     public let server: String
-    private let keys: RedisKeys
-    private let connection: Mutex<RedisConnection>
+    let keys: RedisKeys
+    /// The most one call waits, for a connection and on the server together.
+    let timeout: Duration
+    /// A few connections, taken in turn: one would make 64 concurrent decisions
+    /// queue behind each other's round trips.
+    private let connections: [Pooled]
 
-    public init(options: RedisConnectionOptions, keyPrefix: String = "vigie:") throws(RedisError) {
+    /// One connection of the pool; a class because a `Mutex` cannot be copied into an array.
+    private final class Pooled: Sendable {
+        let connection: Mutex<RedisConnection>
+        init(options: RedisConnectionOptions) throws(RedisError) { connection = Mutex(try RedisConnection(options: options)) }
+    }
+    private let nextConnection = Atomic<Int>(0)
+
+    public init(options: RedisConnectionOptions, keyPrefix: String = "vigie:", connections count: Int = 1) throws(RedisError) {
         server = "redis \(options.endpoint)"
         keys = RedisKeys(prefix: keyPrefix)
-        do {
-            connection = Mutex(try RedisConnection(options: options))
+        timeout = options.timeout
+        do throws(RedisError) {
+            var connections: [Pooled] = []
+            for _ in 0..<max(1, count) { connections.append(try Pooled(options: options)) }
+            self.connections = connections
         } catch {
             var error = error
             error.context = "cannot connect to \(server)"
@@ -82,10 +95,45 @@ public final class RedisSharedCounters: Sendable {
                 doing: "cannot check the counts of \(account)")
     }
 
-    /// End of message: decides again and counts the message in every window if it is accepted.
-    public func commit(account: AccountName, recipients: Int, windows: [Window]) throws -> Outcome {
+    /// End of message: decides again and counts the message in every window if it is
+    /// accepted. A refusal counts towards refusals in a row when `countRefusal` (the
+    /// RCPT stage did not count this message's refusal already).
+    public func commit(account: AccountName, recipients: Int, windows: [Window], countRefusal: Bool = true) throws -> Outcome {
         try run(Self.commitScript, account: account, recipients: recipients, windows: windows,
-                refusalThreshold: nil, extra: [], doing: "cannot count the message of \(account)")
+                refusalThreshold: nil, extra: [Array((countRefusal ? "1" : "0").utf8)],
+                doing: "cannot count the message of \(account)")
+    }
+
+    /// Adds `messages` messages with `recipients` recipients in all to every window,
+    /// whatever the limits: what a host counted alone while this server was away.
+    public func add(account: AccountName, messages: Int, recipients: Int, windows: [Window]) throws {
+        guard messages >= 0 else { throw RedisError(.configuration, "cannot add \(messages) messages") }
+        _ = try run(Self.addScript, account: account, recipients: recipients, windows: windows,
+                    refusalThreshold: nil, extra: [text(messages)], doing: "cannot add the counts of \(account)")
+    }
+
+    /// Forgets the account's shared windows and refusals (an admin's unlock or reset).
+    public func forget(account: AccountName) throws {
+        let started = ContinuousClock.now
+        let key = keys.count(account.value)
+        try explained("cannot forget the counts of \(account)") { () throws(RedisError) in
+            try pooled.connection.withLock { redis throws(RedisError) in
+                let left = try budgetLeft(since: started)
+                _ = try redis.withTimeout(left) { redis throws(RedisError) in try redis.command([Array("DEL".utf8), key]) }
+            }
+        }
+    }
+
+    /// PING: whether the server answers now.
+    public func ping() throws {
+        let started = ContinuousClock.now
+        try explained("cannot reach") { () throws(RedisError) in
+            let reply = try pooled.connection.withLock { redis throws(RedisError) -> RedisReply in
+                let left = try budgetLeft(since: started)
+                return try redis.withTimeout(left) { redis throws(RedisError) in try redis.command("PING") }
+            }
+            guard reply.text == "PONG" else { throw RedisError(.protocol, "PING answered \(reply)") }
+        }
     }
 
     private func run(_ script: RedisScript, account: AccountName, recipients: Int, windows: [Window],
@@ -97,11 +145,39 @@ public final class RedisSharedCounters: Sendable {
                           Array(window.metric.rawValue.utf8), Array(window.role.rawValue.utf8)]
         }
         arguments += extra
-        do {
-            let reply = try connection.withLock { redis throws(RedisError) -> RedisReply in
-                try redis.evaluate(script, keys: [keys.count(account.value)], arguments: arguments)
+        let started = ContinuousClock.now
+        return try explained(doing) { () throws(RedisError) in
+            let reply = try pooled.connection.withLock { redis throws(RedisError) -> RedisReply in
+                let left = try budgetLeft(since: started)
+                return try redis.withTimeout(left) { redis throws(RedisError) in
+                    try redis.evaluate(script, keys: [keys.count(account.value)], arguments: arguments)
+                }
             }
             return try Self.outcome(from: reply)
+        }
+    }
+
+    /// The next connection of the pool.
+    private var pooled: Pooled {
+        connections[nextConnection.wrappingAdd(1, ordering: .relaxed).oldValue % connections.count]
+    }
+
+    /// What is left of one call's budget, `timeout`, which counts the wait for the
+    /// connection too: when the server hangs, the callers queued behind one that
+    /// waits are not each given a full timeout of their own after it.
+    private func budgetLeft(since started: ContinuousClock.Instant) throws(RedisError) -> Duration {
+        let left = timeout - (ContinuousClock.now - started)
+        guard left > .milliseconds(1) else {
+            throw RedisError(.timeout, "waited \(timeout.milliseconds) ms for a connection, each busy with a call that did not return",
+                             remedy: "is redis-server overloaded or stopped (SIGSTOP)?")
+        }
+        return left
+    }
+
+    /// Words any Redis error of `body` in terms of what was being done.
+    private func explained<Result>(_ doing: String, _ body: () throws(RedisError) -> Result) throws(RedisError) -> Result {
+        do throws(RedisError) {
+            return try body()
         } catch {
             var error = error
             error.context = "\(doing) in \(server)"

@@ -5,11 +5,10 @@ import VigieCore
 /// Vigie's state (locks, audit trail, lock evidence, counters, sending histories)
 /// on a Redis server that several Postfix hosts share (issue 12).
 ///
-/// Status: in progress. Every `StateStore` call is implemented and tested against
-/// a real redis-server, but the daemon does not use this store yet: shared counting
-/// (one Lua round trip per decision) and the fallback to local limits when Redis is
-/// away are the next steps. `saveCounters` writes one host's in-memory snapshot, as
-/// the SQLite store does; two hosts flushing the same account overwrite each other.
+/// The daemon runs on it with `[store] backend = "redis"` (VigieDaemon's
+/// `StoreComposition`); counting itself is `RedisSharedCounters`. `saveCounters`
+/// writes one host's in-memory snapshot, as the SQLite store does; two hosts
+/// flushing the same account overwrite each other (the shared counts are apart).
 ///
 /// Thread model: one connection behind a `Mutex`, as `SQLiteStateStore` does. Redis
 /// runs one command at a time anyway, and every call is one round trip (a script,

@@ -43,6 +43,9 @@ final class Session {
     /// recorded in `modifications` (e.g. "addheader Authentication-Results: ...").
     var capture = false
     var modifications: [String] = []
+    /// RCPT and end-of-message round trips (the stages Vigie decides at), in ns:
+    /// the decision as Postfix waits for it, wire included. Taken by the caller.
+    var decisionNanos: [UInt64] = []
 
     init(connection: MilterConnection, bodyChunks: [[UInt8]], headers: [(String, String)],
          client: ClientIdentity = ClientIdentity()) throws {
@@ -109,6 +112,8 @@ final class Session {
 
     private func stage(_ command: Command, macroStage: MacroStage?, values: [String: String], noReply: Bool,
                        _ build: (inout [UInt8]) -> Void) throws -> UInt8? {
+        let timed = !noReply && (command == .recipient || command == .endOfMessage)
+        let started = timed ? monotonicNanos() : 0
         if let macroStage { try macros(macroStage, values: values) }
         try queue(command, build)
         if noReply { return nil }
@@ -116,6 +121,7 @@ final class Session {
         while true {
             let (code, _) = try connection.receive()
             if code == Reply.progress { continue }
+            if timed { decisionNanos.append(monotonicNanos() - started) }
             return code
         }
     }

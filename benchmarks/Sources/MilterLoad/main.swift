@@ -136,6 +136,7 @@ let measuredStart = Mutex<UInt64?>(nil)
 
 struct WorkerResult: Sendable {
     var latencies: [UInt64] = []
+    var decisions: [UInt64] = []
     var outcomes: [String: Int] = [:]
     var errors: [String] = []
     var negotiated = ""
@@ -172,13 +173,16 @@ func work(worker: Int) {
             let account = "member\(n % options.accounts)"
             let capturing = n >= options.warmup && result.modifications == nil
             session!.capture = capturing
+            session!.decisionNanos.removeAll(keepingCapacity: true)
             let outcome = try session!.run(login: account, queueID: queueID,
                                            sender: options.sender.isEmpty ? "\(account)@bench.test" : options.sender,
                                            recipient: "friend\(n)@sink.test", reuse: options.reuse)
             let elapsed = monotonicNanos() - started
+            let decided = session!.decisionNanos
             if capturing { result.modifications = session!.modifications }
             if !options.reuse { session = nil }
             if n >= options.warmup {
+                result.decisions += decided
                 result.latencies.append(elapsed)
                 result.outcomes[outcome.rawValue, default: 0] += 1
             }
@@ -211,6 +215,7 @@ let report: [String: Any] = [
     "messages": latencies.count, "seconds": seconds,
     "messages_per_second": seconds > 0 ? Double(latencies.count) / seconds : 0,
     "latency_ms": latencySummary(sortedNanos: latencies),
+    "decision_ms": latencySummary(sortedNanos: all.flatMap(\.decisions).sorted()),
     "outcomes": outcomes, "errors": errors,
     "mode": options.reuse ? "reuse" : "connection-per-session",
     "negotiated": all.first { !$0.negotiated.isEmpty }?.negotiated ?? "",
