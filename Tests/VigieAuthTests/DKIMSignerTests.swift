@@ -157,6 +157,9 @@ import VigieTestKit
         #expect(verifier.verify(message: tampered).signatures.map(\.result) == [.fail, .fail])
         let verdicts = try ExternalDKIMVerifiers.dkimpy(message: tampered, nameserver: keys.nameserver)
         #expect(verdicts.count == 2 && verdicts.allSatisfy { $0.hasPrefix("fail ") }, "\(verdicts)")
+        let lines = try ExternalDKIMVerifiers.opendkim(message: tampered, nameserver: keys.nameserver)
+        #expect(!lines.contains { $0.contains("dkim=pass") }, "\(lines)")
+        #expect(lines.contains { $0.contains("dkim=fail") }, "\(lines)")
     }
 
     @Test func weakAndMismatchedKeysAreRefused() throws {

@@ -288,7 +288,7 @@ doc = f"""# DKIM signing through Postfix: Vigie's sign role vs opendkim (Mode s)
 
 `sudo benchmarks/sign/run.sh{' --quick' if quick == '1' else ''} --reps={reps}`; {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC;
 Vigie commit `{sh("git -C " + os.path.dirname(os.path.abspath(out)) + " rev-parse --short HEAD")}`; {sh("opendkim -V 2>&1 | head -1")};
-Postfix {sh("postconf -h mail_version")}; {os.cpu_count()} cores; load average at the end {load}.
+Postfix {sh("postconf -d -h mail_version")}; {os.cpu_count()} cores; load average at the end {load}.
 RSA-2048, relaxed/relaxed, From/Subject/To/Cc/Reply-To/Date oversigned by both; 4 KB messages,
 one per session, smtp-source → Postfix → smtp-sink; medians of {reps} interleaved repetitions.
 
