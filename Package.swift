@@ -111,6 +111,8 @@ let package = Package(
                 "VigieControl", "VigieConfig", "VigieCore", "VigieSRS",
                 // `vigiectl backup` copies the state file itself (SQLite's online backup).
                 "VigieStore",
+                // `vigiectl store migrate --to redis` copies it into the Redis store.
+                "VigieRedis",
                 // `vigiectl check` runs the inbound checks itself (issue: inbound checks).
                 "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
                 // `vigiectl dkim keygen|check` make and check signing keys.

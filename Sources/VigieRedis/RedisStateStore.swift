@@ -293,7 +293,7 @@ public final class RedisStateStore: StateStore {
 
     /// Runs `body` with the connection held, and words any Redis error in terms of
     /// what the store was doing.
-    private func withConnection<Result: Sendable>(_ doing: @autoclosure () -> String, _ body: (RedisConnection) throws -> Result) throws -> Result {
+    func withConnection<Result: Sendable>(_ doing: @autoclosure () -> String, _ body: (RedisConnection) throws -> Result) throws -> Result {
         do {
             return try connection.withLock { redis throws -> Result in try body(redis) }
         } catch var error as RedisError {

@@ -44,13 +44,18 @@ public final class SQLiteStateStore: StateStore {
     /// quick check reads every page once (0.05 s for the 53 MB file of 100k accounts
     /// with counters and histories, `sqlite3 FILE "PRAGMA quick_check"`) and turns
     /// that into a refused start naming the file and what to do.
-    public init(path: String, busyTimeoutMilliseconds: Int32, verifyIntegrity: Bool = false) throws {
+    public convenience init(path: String, busyTimeoutMilliseconds: Int32, verifyIntegrity: Bool = false) throws {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         if verifyIntegrity { try Self.verifyIntegrity(connection, path: path) }
         try SQLiteSchema.migrate(connection)
         // The migration read (and maybe wrote) the file: the -wal and -shm exist now.
         try connection.restrictFileModes()
         connection.allowCheckpointOnClose()
+        self.init(path: path, connection: connection)
+    }
+
+    /// Wraps a connection already opened and checked (`init(readingOnly:)` too).
+    init(path: String, connection: sending SQLiteConnection) {
         self.path = path
         self.connection = Mutex(connection)
     }
@@ -326,7 +331,7 @@ public final class SQLiteStateStore: StateStore {
 
     /// Runs `body` with the connection held, and words any SQLite error in terms of
     /// what the store was doing.
-    private func withConnection<Result: Sendable>(_ doing: @autoclosure () -> String, _ body: (SQLiteConnection) throws -> Result) throws -> Result {
+    func withConnection<Result: Sendable>(_ doing: @autoclosure () -> String, _ body: (SQLiteConnection) throws -> Result) throws -> Result {
         do {
             return try connection.withLock { db throws -> Result in try body(db) }
         } catch var error as SQLiteError {
@@ -343,7 +348,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     /// Reads a lock from a row of `id, account, locked_at, actor, reason`.
-    private static func lock(from row: SQLiteStatement) -> AccountLock {
+    static func lock(from row: SQLiteStatement) -> AccountLock {
         AccountLock(
             account: AccountName(normalized: row.text(at: 1)), lockedAt: UnixTime(milliseconds: row.int64(at: 2)),
             actor: row.text(at: 3), reason: row.text(at: 4), id: row.int64(at: 0))

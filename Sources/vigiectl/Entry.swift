@@ -8,6 +8,6 @@ struct VigieCtl: ParsableCommand {
         abstract: "See, lock and unlock the accounts Vigie limits.",
         discussion: "Talks to the running vigie daemon over its control socket. Allowed to root and to daemon.admin_group.",
         subcommands: [Status.self, List.self, Show.self, Lock.self, Unlock.self, Reset.self, Reload.self,
-                      Hold.self, Release.self, Purge.self, Explain.self, Trust.self, Backup.self, SRS.self, Check.self, DKIM.self]
+                      Hold.self, Release.self, Purge.self, Explain.self, Trust.self, Backup.self, Store.self, SRS.self, Check.self, DKIM.self]
     )
 }
