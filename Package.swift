@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "CDKIMKeyCache", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "VigieDKIM", dependencies: ["COpenDKIM", "CDKIMKeyCache", "VigieDNS", "VigieAuth", "VigieCrypto"]),
         .target(name: "VigieAuth", dependencies: ["VigieReply"]),
-        // DMARC (issue 4 item 4): record parser, organisational domain (Public Suffix
+        // DMARC (issue 11 item 4): record parser, organisational domain (Public Suffix
         // List), alignment, evaluation and action; pure Swift, DNS answers come in
         // through DMARCRecordSource (the daemon's glue asks VigieDNS).
         .target(name: "VigieDMARC", dependencies: ["VigieAuth", "VigieReply"]),

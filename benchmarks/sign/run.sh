@@ -20,6 +20,9 @@
 #   noopmin      the no-op C filter with the submission role's stages (RCPT, end of message)
 #   noopsign     the same plus headers, end of headers and body without replies: what
 #                signing inside the submission milter would add to unsigned mail, as a floor
+#   noopmin+noopmin  that filter listed twice: what any second milter process costs each
+#                session (a second connection, negotiation, its round trips), as a floor
+# ROWS="sub sub+sign ..." runs only those rows (the check still runs every one).
 # Writes benchmarks/sign/RESULTS.md. Everything started is stopped on exit (KEEP=1
 # keeps the temp dir).
 set -euo pipefail
@@ -146,8 +149,8 @@ done
 # ---- Postfix
 pf=$work/pf
 mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$work/sink"; chown postfix "$pf/data"; chown nobody "$work/sink"
-labels="none vigie-sign opendkim sub sub+sign noopmin noopsign"
-read -r -a ports <<< "$(python3 -c 'import socket; s=[socket.socket() for _ in range(8)]; [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))')"
+labels="none vigie-sign opendkim sub sub+sign noopmin noopsign noopmin+noopmin"
+read -r -a ports <<< "$(python3 -c 'import socket; s=[socket.socket() for _ in range(9)]; [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))')"
 sink=${ports[0]}; declare -A port=(); i=1
 for name in $labels; do port[$name]=${ports[i]}; i=$((i + 1)); done
 dump=$work/sink/dump
@@ -193,6 +196,7 @@ set_milter sub "unix:$work/vigie/submission.sock"
 set_milter sub+sign "unix:$work/vigie/submission.sock,unix:$work/vigie/sign.sock"
 set_milter noopmin "unix:$work/noop-min.sock"
 set_milter noopsign "unix:$work/noop-sign.sock"
+set_milter noopmin+noopmin "unix:$work/noop-min.sock,unix:$work/noop-min.sock"
 touch -d '1 minute ago' "$pf/etc"/*
 postfix -c "$pf/etc" start >&2
 for name in $labels; do wait_for 20 "smtpd $name" bash -c "exec 3<>/dev/tcp/127.0.0.1/${port[$name]}"; done
@@ -244,10 +248,10 @@ RESULTS=$work/results.jsonl; : > "$RESULTS"
 for rep in $(seq 1 "$REPS"); do
     for c in 1 8 32; do
         if [ $QUICK = 1 ]; then n=$([ $c = 1 ] && echo 200 || echo 600); else n=$([ $c = 1 ] && echo 600 || echo 2000); fi
-        order=$labels; [ $((rep % 2)) = 1 ] || order=$(echo $labels | tr ' ' '\n' | tac | tr '\n' ' ')
+        order=${ROWS:-$labels}; [ $((rep % 2)) = 1 ] || order=$(echo $order | tr ' ' '\n' | tac | tr '\n' ' ')
         for name in $order; do
             drain
-            pid=""; case $name in vigie-sign) pid=${milter_pid[sign]} ;; opendkim) pid=${milter_pid[opendkim]} ;; sub) pid=${milter_pid[submission]} ;; noop*) pid=${milter_pid[$name]} ;; esac
+            pid=""; case $name in vigie-sign) pid=${milter_pid[sign]} ;; opendkim) pid=${milter_pid[opendkim]} ;; sub) pid=${milter_pid[submission]} ;; noopmin|noopsign) pid=${milter_pid[$name]} ;; esac
             t0=$([ -n "$pid" ] && cpu_ticks "$pid" || echo "")
             s=$(date +%s%N); send "$name" "$c" "$n"; e=$(date +%s%N)
             t1=$([ -n "$pid" ] && cpu_ticks "$pid" || echo "")
@@ -269,7 +273,8 @@ def sh(cmd):
 def med(label, c, key="messages_per_second"):
     values = [r[key] for r in rows if r["label"] == label and r["concurrency"] == c and r.get(key) is not None]
     return statistics.median(values) if values else float("nan")
-labels = ["none", "vigie-sign", "opendkim", "sub", "sub+sign", "noopmin", "noopsign"]
+labels = [l for l in ["none", "vigie-sign", "opendkim", "sub", "sub+sign", "noopmin", "noopsign", "noopmin+noopmin"]
+          if any(r["label"] == l for r in rows)]
 lines = ["| row | c | msgs/s (median) | milter CPU µs/msg | delivered / signed (all reps) | errors |", "|---|---:|---:|---:|---:|---:|"]
 for c in (1, 8, 32):
     for label in labels:
@@ -278,11 +283,14 @@ for c in (1, 8, 32):
         lines.append(f"| {label} | {c} | {med(label, c):.1f} | {'' if cpu != cpu else f'{cpu:.0f}'} | {sum(r['delivered'] for r in rs)} / {sum(r['signed'] for r in rs)} | {sum(r['errors'] for r in rs)} |")
 targets = ["", "| target | c=1 | c=8 | c=32 |", "|---|---:|---:|---:|"]
 sign = [med("vigie-sign", c) / med("opendkim", c) for c in (1, 8, 32)]
+nan = float("nan")
 unsigned = [med("sub+sign", c) / med("sub", c) for c in (1, 8, 32)]
 targets.append("| vigie-sign / opendkim ≥ 1.30 | " + " | ".join(f"{x:.2f}" for x in sign) + " |")
 targets.append("| (sub+sign) / sub ≥ 0.95, unsigned mail | " + " | ".join(f"{x:.2f}" for x in unsigned) + " |")
 floor = [med("noopsign", c) / med("noopmin", c) for c in (1, 8, 32)]
 targets.append("| floor of in-process signing stages: noopsign / noopmin | " + " | ".join(f"{x:.2f}" for x in floor) + " |")
+second = [med("noopmin+noopmin", c) / med("noopmin", c) for c in (1, 8, 32)]
+targets.append("| floor of a second milter process: (noopmin+noopmin) / noopmin | " + " | ".join(f"{x:.2f}" for x in second) + " |")
 load = sh("cat /proc/loadavg")
 doc = f"""# DKIM signing through Postfix: Vigie's sign role vs opendkim (Mode s)
 
