@@ -9,8 +9,10 @@ import Glibc
 /// local submission after the submission role.
 ///
 /// The key table is parsed with the rest; the key files are read by `loadKeys()`,
-/// which only the sign role calls (at start and for `--role sign --check-config`, as
-/// root before dropping privileges; again at reload, SIGUSR1, as the daemon user:
+/// which only the role that signs calls: the sign role (at start and for `--role
+/// sign --check-config`, as root before dropping privileges; again at reload,
+/// SIGUSR1, as the daemon user), or with `in_submission` the submission role (as the
+/// daemon user, after dropping privileges, and at `vigiectl reload`:
 /// `vigiectl dkim keygen` writes them 0600 owned by that user for this reason). The
 /// other roles never open them: their units may not read another user's 0600 file,
 /// and they have no use for a private key. Each file is checked there (readable, a
@@ -59,6 +61,12 @@ public struct SigningSettings: Sendable, Equatable {
     /// `sign_forwarded`: also sign mail whose envelope sender is an SRS address (a
     /// forwarded copy); off by default, since the From is then someone else's.
     public var signForwarded = false
+    /// `in_submission`: sign inside the submission milter instead of a sign role of
+    /// its own: no second milter for Postfix to call, but the submission milter then
+    /// also receives the headers and body of members' mail (without replies). Keys
+    /// are then read by the submission role, as the daemon user, after it drops
+    /// privileges (at start and at `vigiectl reload`).
+    public var inSubmission = false
     /// `metrics_listen`: this role's Prometheus endpoint ("" for off).
     public var metricsHost: String? = "127.0.0.1"
     public var metricsPort: Int? = 9471
@@ -68,7 +76,7 @@ public struct SigningSettings: Sendable, Equatable {
 
     public init() {}
 
-    static let keys = ["socket", "canonicalization", "headers", "oversign", "sign_forwarded", "metrics_listen", "key"]
+    static let keys = ["socket", "canonicalization", "headers", "oversign", "sign_forwarded", "in_submission", "metrics_listen", "key"]
     static let keyKeys = ["domain", "selector", "file", "algorithm", "from_domains"]
 
     init(_ section: ConfigSection) throws(ConfigError) {
@@ -102,6 +110,7 @@ public struct SigningSettings: Sendable, Equatable {
             }
         }
         if let flag = try section.bool("sign_forwarded") { settings.signForwarded = flag }
+        if let flag = try section.bool("in_submission") { settings.inSubmission = flag }
         if let listen = try MetricsSettings.listen(section, key: "metrics_listen") {
             settings.metricsHost = listen.host
             settings.metricsPort = listen.port

@@ -14,10 +14,15 @@ final class ConfigReloader: Sendable {
     private let path: String
     private let running: Mutex<VigieConfiguration>
     private let apply: @Sendable (VigieConfiguration) -> Void
+    /// Run on the new configuration before anything is swapped: what can still fail
+    /// (reading key files) refuses the whole reload.
+    private let prepare: @Sendable (VigieConfiguration) throws -> Void
     private let logger: Logger
 
     init(path: String, running: VigieConfiguration, logger: Logger,
+         prepare: @escaping @Sendable (VigieConfiguration) throws -> Void = { _ in },
          apply: @escaping @Sendable (VigieConfiguration) -> Void) {
+        self.prepare = prepare
         self.path = path
         self.running = Mutex(running)
         self.apply = apply
@@ -30,6 +35,7 @@ final class ConfigReloader: Sendable {
         let next: VigieConfiguration
         do {
             next = try ConfigLoader.load(path: path)
+            try prepare(next)
         } catch {
             logger.error("reload refused, running configuration kept", metadata: ["error": "\(error)"])
             throw ReloadRefused(description: "reload refused, running configuration kept: \(error)")

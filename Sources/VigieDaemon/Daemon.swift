@@ -21,7 +21,8 @@ public enum Daemon {
         let clock = SystemTimeSource()
         let daemon = configuration.daemon
 
-        let milterConfiguration = MilterGlue.milterConfiguration(socket: daemon.socket.libmilterSpec)
+        let milterConfiguration = MilterGlue.milterConfiguration(socket: daemon.socket.libmilterSpec,
+                                                                 signs: configuration.signing.inSubmission)
         let glueBox = LateBox<MilterGlue>()
         let server = try MilterServer(configuration: milterConfiguration) { glueBox.value!.makeSession() }
         try prepareSocketDirectory(socket: daemon.socket, daemon: daemon)
@@ -40,12 +41,13 @@ public enum Daemon {
         let srs = try SRSServices.open(settings: configuration.srs, logger: logger)  // sockets and secrets need root
 
         let metricsBox = LateBox<VigieMetrics>()
+        let signingMetrics = LateBox<SignMetrics>()
         let policyForMetrics = LateBox<SendPolicy>()
         var metricsServer: MetricsServer?
         if let host = configuration.metrics.listenHost, let port = configuration.metrics.listenPort {
             metricsServer = try MetricsServer(host: host, port: port, logger: logger) {
                 guard let metrics = metricsBox.value, let policy = policyForMetrics.value else { return [] }
-                return metrics.exposition(policy: policy, srs: srs?.table.statistics)
+                return metrics.exposition(policy: policy, srs: srs?.table.statistics) + (signingMetrics.value?.exposition() ?? [])
             }
         }
         try Privileges.drop(to: daemon.user)
@@ -62,10 +64,13 @@ public enum Daemon {
         metricsBox.value = metrics
         policyForMetrics.value = policy
 
+        let signing = try SubmissionSigning.make(configuration)  // keys read as the daemon user
+        signingMetrics.value = signing?.metrics
         let glue = MilterGlue(policy: policy, settings: glueSettings(configuration), logger: logger, clock: clock,
-                              metrics: metrics)
+                              metrics: metrics, signing: signing)
         glueBox.value = glue
-        let reloader = ConfigReloader(path: configPath, running: configuration, logger: logger) { next in
+        let reloader = ConfigReloader(path: configPath, running: configuration, logger: logger,
+                                      prepare: { next in try SubmissionSigning.reload(signing, with: next, logger: logger) }) { next in
             policy.reload(settings: next.policy)
             glue.reload(glueSettings(next))
             notifier.reload(notifierSettings(next))

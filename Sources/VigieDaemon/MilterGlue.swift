@@ -59,21 +59,40 @@ public final class MilterGlue: Sendable {
         let internalErrors = Atomic<Int>(0)
     }
 
-    public init(policy: SendPolicy, settings: Settings,
-                logger: Logger, clock: any TimeSource, metrics: VigieMetrics) {
+    /// `[dkim.sign] in_submission`: this role also signs members' mail (the keys,
+    /// swapped whole at reload, and the sign role's metrics); nil otherwise.
+    struct Signing: Sendable {
+        let keys: ReloadableValue<SignGlue.Keys>
+        let metrics: SignMetrics
+        let signForwarded: Bool
+    }
+    let signing: Signing?
+
+    public convenience init(policy: SendPolicy, settings: Settings,
+                            logger: Logger, clock: any TimeSource, metrics: VigieMetrics) {
+        self.init(policy: policy, settings: settings, logger: logger, clock: clock, metrics: metrics, signing: nil)
+    }
+
+    init(policy: SendPolicy, settings: Settings, logger: Logger, clock: any TimeSource, metrics: VigieMetrics,
+         signing: Signing?) {
         self.metrics = metrics
         self.policy = policy
         self.current = ReloadableValue(settings)
         self.logger = logger
         self.clock = clock
+        self.signing = signing
     }
 
-    /// What Vigie asks of the MTA.
-    public static func milterConfiguration(socket: String) -> MilterServer.Configuration {
+    /// What Vigie asks of the MTA. `signs`: also the headers, end of headers and body,
+    /// sent without a reply (no round trip), for signing inside this milter; mail
+    /// from the internet is still answered "accept" at its first RCPT, so Postfix
+    /// sends it no further.
+    public static func milterConfiguration(socket: String, signs: Bool = false) -> MilterServer.Configuration {
         MilterServer.Configuration(
             socket: socket, name: "vigie",
-            stages: [.envelopeRecipient, .endOfMessage],
-            actions: [.quarantine],
+            stages: signs ? [.envelopeRecipient, .header, .endOfHeaders, .body, .endOfMessage] : [.envelopeRecipient, .endOfMessage],
+            noReplyStages: signs ? [.header, .endOfHeaders, .body] : [],
+            actions: signs ? [.quarantine, .addHeaders] : [.quarantine],
             macros: [
                 // Postfix sends a declined stage's macros with the next command, so
                 // asking for one small macro at MAIL replaces its longer default list.
@@ -126,6 +145,9 @@ final class SubmissionSession: MilterSessionHandler {
         /// message is not scored (detection off, or the relay path), so nothing is
         /// parsed or hashed for it.
         var signals: MessageSignals?
+        /// Signing inside this milter (`[dkim.sign] in_submission`): nil when the role
+        /// does not sign, or once this message is known not to be signed.
+        var signer: MessageSigner?
 
         init(account: AccountName, settings: MilterGlue.Settings, path: SubmissionPath, signals: MessageSignals?) {
             self.account = account
@@ -185,6 +207,15 @@ final class SubmissionSession: MilterSessionHandler {
                 ? context.macro("{client_addr}").flatMap(NetworkPrefix.init(clientAddress:)) : nil)
         }
         let begun = Transaction(account: account, settings: settings, path: path, signals: signals)
+        if let signing = glue.signing {
+            // A member's mail, as the sign role chooses it; a forwarded copy (an SRS
+            // envelope sender) only with sign_forwarded.
+            if signing.signForwarded || !SignSession.isSRS(context.macro("{mail_addr}") ?? "") {
+                begun.signer = MessageSigner(keys: signing.keys.value, metrics: signing.metrics, logger: glue.logger)
+            } else {
+                signing.metrics.unsigned(.forwarded)
+            }
+        }
         if path == .relay, account != AccountNormalizer.relayedFromHost, !glue.policy.isExempt(AccountNormalizer.relayedFromHost) {
             begun.sharedAccount = AccountNormalizer.relayedFromHost
         }
@@ -254,6 +285,23 @@ final class SubmissionSession: MilterSessionHandler {
         }
     }
 
+    // Headers, end of headers and body reach this milter only when it signs, and
+    // are sent without a reply: they only feed the message's signer.
+    func header(name: String, value: String, context: MilterContext) -> MilterResponse {
+        transaction?.signer?.header(name: name, value: value)
+        return .continue
+    }
+
+    func endOfHeaders(context: MilterContext) -> MilterResponse {
+        if let message = transaction, let signer = message.signer, !signer.endOfHeaders() { message.signer = nil }
+        return .continue
+    }
+
+    func body(chunk: [UInt8], context: MilterContext) -> MilterResponse {
+        transaction?.signer?.body(chunk)
+        return .continue
+    }
+
     func endOfMessage(context: MilterContext) -> MilterResponse {
         if let attempt = unusableLogin {
             // Every RCPT was refused, so Postfix should not get here; log it anyway.
@@ -274,6 +322,7 @@ final class SubmissionSession: MilterSessionHandler {
         if message.recipients == 0 {
             // Only exempt recipients (postmaster, abuse): always let through, never counted.
             glue.metrics.accepted.increment()
+            message.signer?.finish(context: context, queueID: queueID)
             return .continue
         }
         var verdict = glue.policy.commit(account: message.account, recipients: message.recipients, queueID: queueID,
@@ -294,6 +343,7 @@ final class SubmissionSession: MilterSessionHandler {
                 "queue.id": "\(queueID)", "account": "\(message.account)", "path": "\(message.path.rawValue)",
                 "recipients": "\(message.recipients)",
             ])
+            message.signer?.finish(context: context, queueID: queueID)
             return .continue
         case .overLimit, .locked, .undecided:
             return refuse(verdict, account: judged, path: message.path, queueID: queueID,

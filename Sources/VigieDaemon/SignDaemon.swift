@@ -27,6 +27,9 @@ public enum SignDaemon {
     public static func run(configuration: VigieConfiguration, configPath: String, logger: Logger) throws {
         let daemon = configuration.daemon
         let settings = configuration.signing
+        guard !settings.inSubmission else {
+            throw StartError("[dkim.sign] in_submission = true: the submission role signs; a sign role would sign every message twice")
+        }
         guard !settings.keys.isEmpty else {
             throw StartError("[dkim.sign] has no [[dkim.sign.key]]: the sign role has nothing to sign with (make a key with: vigiectl dkim keygen DOMAIN SELECTOR)")
         }

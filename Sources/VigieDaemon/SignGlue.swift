@@ -70,16 +70,8 @@ final class SignGlue: Sendable {
 /// One connection's signing; libmilter calls it one callback at a time.
 final class SignSession: MilterSessionHandler {
     private let glue: SignGlue
-    // Per message; reset at MAIL, at end of message and at abort.
-    private var headers: [(name: String, value: String)] = []
-    private var headerBytes = 0
-    private var signing: DKIMSigning?
-    private var fromDomain = ""
-
-    /// A message's header block beyond this is not signed (accepted unsigned):
-    /// Postfix's own header_size_limit is 100 KiB per field, and no member's
-    /// message carries a megabyte of headers.
-    static let maximumHeaderBytes = 1024 * 1024
+    /// The message in progress that may be signed; nil once it is not ours.
+    private var signer: MessageSigner?
 
     init(glue: SignGlue) { self.glue = glue }
 
@@ -87,7 +79,7 @@ final class SignSession: MilterSessionHandler {
     func helo(name: String, context: MilterContext) -> MilterResponse { .continue }
 
     func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse {
-        reset()
+        signer = nil
         let login = context.macro("{auth_authen}") ?? ""
         let daemon = context.macro("{daemon_name}") ?? ""
         let settings = glue.settings
@@ -100,6 +92,7 @@ final class SignSession: MilterSessionHandler {
             glue.metrics.unsigned(.forwarded)
             return .accept
         }
+        signer = MessageSigner(keys: glue.keys.value, metrics: glue.metrics, logger: glue.logger)
         return .continue
     }
 
@@ -112,87 +105,29 @@ final class SignSession: MilterSessionHandler {
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse { .continue }
 
     func header(name: String, value: String, context: MilterContext) -> MilterResponse {
-        headerBytes += name.utf8.count + value.utf8.count + 4
-        if headerBytes <= Self.maximumHeaderBytes { headers.append((name, value)) }
+        signer?.header(name: name, value: value)
         return .continue
     }
 
     func endOfHeaders(context: MilterContext) -> MilterResponse {
-        guard headerBytes <= Self.maximumHeaderBytes else {
-            glue.metrics.unsigned(.unusableFrom)
-            glue.logger.notice("sign: header block over \(Self.maximumHeaderBytes) bytes, not signed")
+        guard let signer, signer.endOfHeaders() else {
+            self.signer = nil
             return .accept
         }
-        let froms = headers.filter { $0.name.utf8.count == 4 && $0.name.lowercased() == "from" }
-        // RFC 6376 §5.4: From must be signed; with several, which one a reader sees
-        // is anyone's guess, and DMARC refuses such mail (RFC 7489 §6.6.1).
-        // The same reading of From as DMARC's (the alignment the signature is for).
-        let extraction = AuthorDomains.extract(fromFieldValues: froms.map(\.value))
-        guard case .domains(let domains, fields: 1) = extraction, domains.count == 1, let domain = domains.first else {
-            glue.metrics.unsigned(.unusableFrom)
-            var reason = "From names several domains"
-            if case .domains(_, let fields) = extraction, fields > 1 { reason = "\(fields) From fields" }
-            if case .unusable(let why) = extraction { reason = why }
-            glue.logger.info("sign: not signed", metadata: ["reason": "\(reason)"])
-            return .accept
-        }
-        let snapshot = glue.keys.value
-        let keys = snapshot.table.keys(forFromDomain: domain)
-        guard !keys.isEmpty else {
-            glue.metrics.unsigned(.noKey)
-            return .accept
-        }
-        let signing = snapshot.signer.begin(keys: keys)
-        for header in headers { signing.header(name: header.name, value: header.value) }
-        signing.endOfHeaders()
-        headers = []
-        fromDomain = domain
-        self.signing = signing
         return .continue
     }
 
     func body(chunk: [UInt8], context: MilterContext) -> MilterResponse {
-        signing?.body(chunk)
+        signer?.body(chunk)
         return .continue
     }
 
     func endOfMessage(context: MilterContext) -> MilterResponse {
-        defer { reset() }
-        guard let signing else { return .continue }
-        let queueID = context.macro("i") ?? "NOQUEUE"
-        var signed: [String] = []
-        // Inserted at the top in reverse, so the first key's signature ends up first.
-        for result in signing.finish().reversed() {
-            switch result.outcome {
-            case .signed(let value):
-                if context.insertHeader(index: 0, name: DKIMSigning.headerName, value: value) {
-                    glue.metrics.signed(result.key.algorithm)
-                    signed.insert("\(result.key.algorithm.rawValue):\(result.key.selector)", at: 0)
-                } else {
-                    glue.metrics.failed(result.key.algorithm)
-                    glue.logger.warning("sign: the MTA refused the signature header", metadata: [
-                        "queue.id": "\(queueID)", "key": "\(result.key)"])
-                }
-            case .failure(let why):
-                glue.metrics.failed(result.key.algorithm)
-                glue.logger.error("sign: could not sign", metadata: ["queue.id": "\(queueID)", "key": "\(result.key)", "problem": "\(why)"])
-            }
-        }
-        if !signed.isEmpty {
-            glue.metrics.signedMessages.increment()
-            glue.logger.info("sign: signed", metadata: [
-                "queue.id": "\(queueID)", "from_domain": "\(fromDomain)", "signatures": "\(signed.joined(separator: ","))"])
-        }
+        defer { signer = nil }
+        signer?.finish(context: context, queueID: context.macro("i") ?? "NOQUEUE")
         return .continue
     }
 
-    func abort(context: MilterContext) { reset() }
-    func close() { reset() }
-
-    private func reset() {
-        headers = []
-        headerBytes = 0
-        signing = nil
-        fromDomain = ""
-    }
+    func abort(context: MilterContext) { signer = nil }
+    func close() { signer = nil }
 }

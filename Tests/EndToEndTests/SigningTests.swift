@@ -96,6 +96,50 @@ struct SigningTests {
         #expect(metricValue("vigie_dkim_unsigned_total{reason=\"not_member\"}", in: metrics) == 1, "\(metrics)")
     }
 
+    @Test("in_submission: the submission milter signs by itself, limits still refuse at RCPT, internet mail stays unsigned")
+    func theSubmissionRoleSigns() throws {
+        let setup = try SigningSetup(inSubmission: true)
+        let client = try setup.postfix.smtpClient()
+        defer { _ = try? client.quit() }
+        try setup.present(client, login: "camille")
+        // per_minute = 5: five accepted and signed, the sixth refused at RCPT (no body sent).
+        for index in 1...6 {
+            #expect(try client.mailFrom("camille@club.sign.test").code == 250)
+            let rcpt = try client.rcptTo("alice@vigie.test")
+            if index == 6 {
+                #expect(rcpt.code == 450, "\(rcpt)\n\(setup.diagnostics())")
+                _ = try client.rset()
+                break
+            }
+            try #require(rcpt.code == 250, "\(rcpt)\n\(setup.diagnostics())")
+            let end = try client.data(SMTPClient.makeMessage(from: "Camille <camille@club.sign.test>", to: ["alice@vigie.test"],
+                                                             subject: "message \(index)", body: "Bonjour.\n"))
+            try #require(end.code == 250, "\(end)\n\(setup.diagnostics())")
+        }
+        let outsider = try setup.postfix.smtpClient()
+        try setup.present(outsider, login: nil)
+        #expect(try outsider.mailFrom("someone@example.net").code == 250)
+        #expect(try outsider.rcptTo("alice@vigie.test").code == 250)
+        #expect(try outsider.data(SMTPClient.makeMessage(from: "president@club.sign.test", to: ["alice@vigie.test"],
+                                                          subject: "from outside", body: "Hi.\n")).code == 250)
+        _ = try? outsider.quit()
+
+        for index in 1...5 {
+            let mail = try setup.postfix.waitForMail(to: "alice@vigie.test", containing: "message \(index)", timeout: 30)
+            let header = mail.components(separatedBy: "\n\n")[0]
+            #expect(InboundSetup.fields(named: "DKIM-Signature", in: header).count == 2, "\(header)\n\(setup.diagnostics())")
+            if index == 1 {
+                let dkimpy = try ExternalDKIMVerifiers.dkimpy(message: SigningSetup.crlf(mail), nameserver: setup.nameserver)
+                #expect(dkimpy.count == 2 && dkimpy.allSatisfy { $0.hasPrefix("pass ") }, "\(dkimpy)")
+            }
+        }
+        let outside = try setup.postfix.waitForMail(to: "alice@vigie.test", containing: "from outside", timeout: 30)
+        #expect(!outside.contains("DKIM-Signature"), "\(outside)")
+        let metrics = try scrapeMetrics(port: setup.signMetricsPort)
+        #expect(metricValue("vigie_dkim_signed_messages_total", in: metrics) == 5, "\(metrics)")
+        #expect(metricValue("vigie_dkim_signing_key_cache_total{outcome=\"miss\"}", in: metrics) == 0, "\(metrics)")
+    }
+
     @Test("an unreadable, group-readable, mismatched or weak key refuses the start with file:line:key")
     func badKeysRefuseTheStart() throws {
         let directory = try TestDirectory.make(prefix: "vigie-signkeys-")
@@ -156,7 +200,8 @@ final class SigningSetup {
     let signMetricsPort: Int
     private var daemons: [LaunchedProcess] = []
 
-    init() throws {
+    /// `inSubmission`: the submission role signs (`[dkim.sign] in_submission`), no sign role.
+    init(inSubmission: Bool = false) throws {
         try #require(geteuid() == 0, "end-to-end tests run a private Postfix and need root (use scripts/test)")
         directory = try TestDirectory.make(prefix: "vigie-sign-")
         var records: [String] = []
@@ -187,8 +232,9 @@ final class SigningSetup {
         }
         let submission = "unix:\(directory)/milter/submission.sock"
         let sign = "unix:\(directory)/milter/sign.sock"
+        let milters = inSubmission ? submission : "\(submission) \(sign)"
         postfix = try PostfixInstance(
-            milters: "\(submission) \(sign)", nonSMTPMilters: "\(submission) \(sign)",
+            milters: milters, nonSMTPMilters: milters,
             extraMainCF: ["milter_default_action": "tempfail"],
             extraMasterCF: ["cleanup/unix/milter_macro_daemon_name": "local-submission"])
         signMetricsPort = try LoopbackPort.free()
@@ -204,10 +250,13 @@ final class SigningSetup {
         [logging]
         destination = "stderr"
         [metrics]
-        listen = ""
+        listen = "\(inSubmission ? "127.0.0.1:\(signMetricsPort)" : "")"
+        [limits.messages]
+        per_minute = 5
         [dkim.sign]
         socket = "\(sign)"
-        metrics_listen = "127.0.0.1:\(signMetricsPort)"
+        metrics_listen = "\(inSubmission ? "" : "127.0.0.1:\(signMetricsPort)")"
+        in_submission = \(inSubmission)
 
         [[dkim.sign.key]]
         domain = "club.sign.test"
@@ -222,7 +271,7 @@ final class SigningSetup {
         algorithm = "ed25519-sha256"
         """
         try config.write(toFile: directory + "/vigie.toml", atomically: true, encoding: .utf8)
-        for role in ["submission", "sign"] {
+        for role in inSubmission ? ["submission"] : ["submission", "sign"] {
             let process = try LaunchedProcess(Binaries.vigie, ["--config", directory + "/vigie.toml", "--role", role],
                                               outputPath: "\(directory)/\(role).log")
             daemons.append(process)
@@ -255,7 +304,11 @@ final class SigningSetup {
         Array(text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n").utf8)
     }
 
-    func signLog() -> String { (try? String(contentsOfFile: "\(directory)/sign.log", encoding: .utf8)) ?? "" }
+    /// The log of whichever role signs.
+    func signLog() -> String {
+        let sign = (try? String(contentsOfFile: "\(directory)/sign.log", encoding: .utf8)) ?? ""
+        return sign + ((try? String(contentsOfFile: "\(directory)/submission.log", encoding: .utf8)) ?? "")
+    }
 
     func diagnostics() -> String {
         let submission = (try? String(contentsOfFile: "\(directory)/submission.log", encoding: .utf8)) ?? ""

@@ -17,6 +17,10 @@
 #   sub          Vigie's submission role alone, From member1@other.example (not signed)
 #   sub+sign     the submission role then the sign role, the same unsigned mail: what the
 #                sign role costs mail no key signs (it accepts at end of headers)
+#   insign       the submission role signing by itself ([dkim.sign] in_submission), the
+#                club's From: signed, no second milter
+#   insign-unsigned  the same role, From member1@other.example: what signing inside the
+#                submission milter costs mail it does not sign (against `sub`)
 #   noopmin      the no-op C filter with the submission role's stages (RCPT, end of message)
 #   noopsign     the same plus headers, end of headers and body without replies: what
 #                signing inside the submission milter would add to unsigned mail, as a floor
@@ -105,11 +109,17 @@ selector = "bench"
 file = "$work/keys/bench.pem"
 algorithm = "rsa-sha256"
 TOML
+# The same, signing inside the submission role: its own sockets and state.
+mkdir -p "$work/vigie-in"; chmod 755 "$work/vigie-in"
+sed -e "s|$work/vigie/|$work/vigie-in/|g" -e 's|^\[dkim.sign\]$|[dkim.sign]\nin_submission = true|' \
+    "$work/vigie/vigie.toml" > "$work/vigie-in/vigie.toml"
 declare -A milter_pid=()
-for role in submission sign; do
-    MALLOC_ARENA_MAX=2 "$vigie" --config "$work/vigie/vigie.toml" --role $role > "$work/vigie/$role.log" 2>&1 &
+for role in submission sign insign; do
+    config=$work/vigie/vigie.toml; args=(--role $role)
+    [ $role = insign ] && { config=$work/vigie-in/vigie.toml; args=(--role submission); }
+    MALLOC_ARENA_MAX=2 "$vigie" --config "$config" "${args[@]}" > "$work/vigie/$role.log" 2>&1 &
     pids+=($!); milter_pid[$role]=$!
-    wait_for 30 "vigie --role $role" grep -q started "$work/vigie/$role.log"
+    wait_for 30 "vigie $role" grep -q started "$work/vigie/$role.log"
 done
 
 # ---- opendkim, sign mode, the same key and the same header choices as Vigie's defaults
@@ -149,8 +159,8 @@ done
 # ---- Postfix
 pf=$work/pf
 mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$work/sink"; chown postfix "$pf/data"; chown nobody "$work/sink"
-labels="none vigie-sign opendkim sub sub+sign noopmin noopsign noopmin+noopmin"
-read -r -a ports <<< "$(python3 -c 'import socket; s=[socket.socket() for _ in range(9)]; [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))')"
+labels="none vigie-sign insign opendkim sub sub+sign insign-unsigned noopmin noopsign noopmin+noopmin"
+read -r -a ports <<< "$(python3 -c 'import socket; s=[socket.socket() for _ in range(11)]; [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))')"
 sink=${ports[0]}; declare -A port=(); i=1
 for name in $labels; do port[$name]=${ports[i]}; i=$((i + 1)); done
 dump=$work/sink/dump
@@ -193,6 +203,8 @@ set_milter() { postconf -c "$pf/etc" -P "127.0.0.1:${port[$1]}/inet/smtpd_milter
 set_milter vigie-sign "unix:$work/vigie/sign.sock"
 set_milter opendkim "unix:$work/opendkim/opendkim.sock"
 set_milter sub "unix:$work/vigie/submission.sock"
+set_milter insign "unix:$work/vigie-in/submission.sock"
+set_milter insign-unsigned "unix:$work/vigie-in/submission.sock"
 set_milter sub+sign "unix:$work/vigie/submission.sock,unix:$work/vigie/sign.sock"
 set_milter noopmin "unix:$work/noop-min.sock"
 set_milter noopsign "unix:$work/noop-sign.sock"
@@ -218,7 +230,7 @@ print(json.dumps(dict(delivered=len(messages), signed=sum(1 for m in messages if
 PY
     [ ! -e "$dump" ] || : > "$dump"
 }
-sender_of() { case $1 in sub|sub+sign|noop*) echo member1@other.example ;; *) echo member1@club.bench.example ;; esac; }
+sender_of() { case $1 in sub|sub+sign|insign-unsigned|noop*) echo member1@other.example ;; *) echo member1@club.bench.example ;; esac; }
 send() {  # label concurrency messages
     timeout 300 smtp-source -s "$2" -m "$3" -l 4096 -M bench.test -f "$(sender_of "$1")" \
         -t friend@sink.test "127.0.0.1:${port[$1]}" 2> "$work/source.err" || true
@@ -234,7 +246,7 @@ text = open(sys.argv[1], errors="replace").read().replace("\r\n", "\n")
 record = "".join(re.findall(r'"([^"]*)"', open(sys.argv[2]).read().split("IN TXT", 1)[1])).encode()
 messages = re.split(r"^X-Client-Addr: [^\n]*\n", text, flags=re.M)[1:]
 signed = [m for m in messages if "DKIM-Signature:" in m]
-assert len(signed) == 2, f"expected 2 signed messages (vigie-sign, opendkim), got {len(signed)} of {len(messages)}"
+assert len(signed) == 3, f"expected 3 signed messages (vigie-sign, insign, opendkim), got {len(signed)} of {len(messages)}"
 for m in signed:
     # smtp-sink -D writes its own lines before the message; keep from the first header.
     body = m[m.index("DKIM-Signature:") if m.index("DKIM-Signature:") < m.find("Received:") or m.find("Received:") < 0 else m.find("Received:"):]
@@ -251,7 +263,7 @@ for rep in $(seq 1 "$REPS"); do
         order=${ROWS:-$labels}; [ $((rep % 2)) = 1 ] || order=$(echo $order | tr ' ' '\n' | tac | tr '\n' ' ')
         for name in $order; do
             drain
-            pid=""; case $name in vigie-sign) pid=${milter_pid[sign]} ;; opendkim) pid=${milter_pid[opendkim]} ;; sub) pid=${milter_pid[submission]} ;; noopmin|noopsign) pid=${milter_pid[$name]} ;; esac
+            pid=""; case $name in vigie-sign) pid=${milter_pid[sign]} ;; opendkim) pid=${milter_pid[opendkim]} ;; sub) pid=${milter_pid[submission]} ;; insign|insign-unsigned) pid=${milter_pid[insign]} ;; noopmin|noopsign) pid=${milter_pid[$name]} ;; esac
             t0=$([ -n "$pid" ] && cpu_ticks "$pid" || echo "")
             s=$(date +%s%N); send "$name" "$c" "$n"; e=$(date +%s%N)
             t1=$([ -n "$pid" ] && cpu_ticks "$pid" || echo "")
@@ -273,7 +285,7 @@ def sh(cmd):
 def med(label, c, key="messages_per_second"):
     values = [r[key] for r in rows if r["label"] == label and r["concurrency"] == c and r.get(key) is not None]
     return statistics.median(values) if values else float("nan")
-labels = [l for l in ["none", "vigie-sign", "opendkim", "sub", "sub+sign", "noopmin", "noopsign", "noopmin+noopmin"]
+labels = [l for l in ["none", "vigie-sign", "insign", "opendkim", "sub", "sub+sign", "insign-unsigned", "noopmin", "noopsign", "noopmin+noopmin"]
           if any(r["label"] == l for r in rows)]
 lines = ["| row | c | msgs/s (median) | milter CPU µs/msg | delivered / signed (all reps) | errors |", "|---|---:|---:|---:|---:|---:|"]
 for c in (1, 8, 32):
@@ -286,6 +298,10 @@ sign = [med("vigie-sign", c) / med("opendkim", c) for c in (1, 8, 32)]
 nan = float("nan")
 unsigned = [med("sub+sign", c) / med("sub", c) for c in (1, 8, 32)]
 targets.append("| vigie-sign / opendkim ≥ 1.30 | " + " | ".join(f"{x:.2f}" for x in sign) + " |")
+insign = [med("insign", c) / med("opendkim", c) for c in (1, 8, 32)]
+targets.append("| insign / opendkim ≥ 1.30 (signing inside the submission role) | " + " | ".join(f"{x:.2f}" for x in insign) + " |")
+inunsigned = [med("insign-unsigned", c) / med("sub", c) for c in (1, 8, 32)]
+targets.append("| insign-unsigned / sub ≥ 0.95, unsigned mail (signing inside the submission role) | " + " | ".join(f"{x:.2f}" for x in inunsigned) + " |")
 targets.append("| (sub+sign) / sub ≥ 0.95, unsigned mail | " + " | ".join(f"{x:.2f}" for x in unsigned) + " |")
 floor = [med("noopsign", c) / med("noopmin", c) for c in (1, 8, 32)]
 targets.append("| floor of in-process signing stages: noopsign / noopmin | " + " | ".join(f"{x:.2f}" for x in floor) + " |")
