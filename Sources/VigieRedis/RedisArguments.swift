@@ -27,7 +27,7 @@ public struct RedisArguments: Sendable {
     public mutating func append(_ argument: [UInt8]) {
         appendHeader(length: argument.count)
         encoded.append(contentsOf: argument)
-        encoded.append(contentsOf: Self.crlf)
+        appendCRLF()
     }
 
     public mutating func append(_ text: String) {
@@ -36,7 +36,7 @@ public struct RedisArguments: Sendable {
             appendHeader(length: utf8.count)
             encoded.append(contentsOf: utf8)
         }
-        encoded.append(contentsOf: Self.crlf)
+        appendCRLF()
     }
 
     /// `text` and `suffix` as one argument (a hash field `NAME:s`), without
@@ -51,7 +51,7 @@ public struct RedisArguments: Sendable {
                 encoded.append(contentsOf: tail)
             }
         }
-        encoded.append(contentsOf: Self.crlf)
+        appendCRLF()
     }
 
     /// Every argument of `other`, after these.
@@ -62,13 +62,9 @@ public struct RedisArguments: Sendable {
 
     /// A number as its decimal digits (what Redis and Lua's `tonumber` read).
     public mutating func append(_ value: Int) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let length = withUnsafeMutableBytes(of: &digits) { buffer in Self.writeDecimal(value, into: buffer) }
-        appendHeader(length: length)
-        withUnsafeBytes(of: &digits) { buffer in encoded.append(contentsOf: buffer[buffer.count - length ..< buffer.count]) }
-        encoded.append(contentsOf: Self.crlf)
+        appendHeader(length: Self.decimalLength(value))
+        Self.appendDecimal(value, to: &encoded)
+        appendCRLF()
     }
 
     /// The whole command: `*COUNT\r\n` and the arguments, for `redisAppendFormattedCommand`.
@@ -78,7 +74,7 @@ public struct RedisArguments: Sendable {
         wire.reserveCapacity(first.reduce(encoded.count) { $0 + $1.encoded.count } + 24)
         wire.append(UInt8(ascii: "*"))
         Self.appendDecimal(total, to: &wire)
-        wire.append(contentsOf: Self.crlf)
+        wire.append(13); wire.append(10)
         for part in first { wire.append(contentsOf: part.encoded) }
         wire.append(contentsOf: encoded)
         return wire
@@ -88,31 +84,39 @@ public struct RedisArguments: Sendable {
         count += 1
         encoded.append(UInt8(ascii: "$"))
         Self.appendDecimal(length, to: &encoded)
-        encoded.append(contentsOf: Self.crlf)
+        appendCRLF()
     }
 
-    private static let crlf: [UInt8] = [13, 10]
+    private mutating func appendCRLF() {
+        encoded.append(13)  // \r
+        encoded.append(10)  // \n
+    }
 
+    // Digits written right to left on the stack, then copied in one append of a
+    // contiguous buffer: a digit at a time (or a slice of a scratch buffer, which
+    // takes the generic path) cost more than the rest of the arguments (callgrind).
     private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let length = withUnsafeMutableBytes(of: &digits) { buffer in writeDecimal(value, into: buffer) }
-        withUnsafeBytes(of: &digits) { buffer in bytes.append(contentsOf: buffer[buffer.count - length ..< buffer.count]) }
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: "-9223372036854775808" is 20
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            var magnitude = value.magnitude
+            var index = buffer.count
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[index...]))
+        }
     }
 
-    /// Writes `value` right-aligned at the end of `buffer` (at least 20 bytes);
-    /// returns how many bytes it took.
-    private static func writeDecimal(_ value: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    private static func decimalLength(_ value: Int) -> Int {
         var magnitude = value.magnitude
-        var index = buffer.count
-        repeat {
-            index -= 1
-            buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
-        if value < 0 {
-            index -= 1
-            buffer[index] = UInt8(ascii: "-")
-        }
-        return buffer.count - index
+        var length = value < 0 ? 2 : 1
+        while magnitude >= 10 { magnitude /= 10; length += 1 }
+        return length
     }
 }

@@ -23,6 +23,8 @@
 /// "refuse" or "burst".
 extension RedisSharedCounters {
     private static let common = """
+        -- Locals, not globals: each global or math.* use is a table lookup in Lua 5.1.
+        local tonumber, min, max, format = tonumber, math.min, math.max, string.format
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local recipients = tonumber(ARGV[1])
@@ -65,7 +67,7 @@ extension RedisSharedCounters {
           -- SlidingWindowCount.fits
           local fit = 1
           if limit >= 0 then
-            local elapsed = math.min(math.max(0, now - start), length)
+            local elapsed = min(max(0, now - start), length)
             if prev * (length - elapsed) + (cur + amount) * length > limit * length then
               fit = 0
               if ARGV[base + 4] == 'limit' then refused = true else burst = true end
@@ -91,12 +93,12 @@ extension RedisSharedCounters {
           for i = 1, count do
             local amount = amounts[i]
             if messages ~= nil and per_message[i] then amount = messages end
-            current[i] = math.min(current[i] + amount, 4294967295)
+            current[i] = min(current[i] + amount, 4294967295)
             if moved[i] then
-              changes[#changes + 1] = fields[3 * i - 2]; changes[#changes + 1] = string.format('%d', starts[i])
-              changes[#changes + 1] = fields[3 * i - 1]; changes[#changes + 1] = string.format('%d', previous[i])
+              changes[#changes + 1] = fields[3 * i - 2]; changes[#changes + 1] = format('%d', starts[i])
+              changes[#changes + 1] = fields[3 * i - 1]; changes[#changes + 1] = format('%d', previous[i])
             end
-            changes[#changes + 1] = fields[3 * i]; changes[#changes + 1] = string.format('%d', current[i])
+            changes[#changes + 1] = fields[3 * i]; changes[#changes + 1] = format('%d', current[i])
           end
           return changes
         end

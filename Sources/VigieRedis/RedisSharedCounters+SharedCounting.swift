@@ -12,7 +12,8 @@ extension RedisSharedCounters: SharedCounting {
     static let burstMessagesName = "burst/messages"
     static let burstRecipientsName = "burst/recipients"
     /// `name` of each limit window, in the order `windows` sends them: made once,
-    /// not at every decision.
+    /// not at every decision. Unique, non-empty and without ':' by construction, so
+    /// the calls skip checking the names (`namesChecked`).
     private static let limitWindows: [(name: String, metric: LimitMetric, window: LimitWindow)] =
         LimitMetric.allCases.flatMap { metric in LimitWindow.allCases.map { (name(metric, $0), metric, $0) } }
 
@@ -35,13 +36,14 @@ extension RedisSharedCounters: SharedCounting {
     public func check(_ question: SharedCountQuestion, countsRefusal: Bool) throws -> SharedCount {
         Self.count(try decideCheck(account: question.account, recipients: question.recipients,
                                    windows: Self.windows(limits: question.limits, burstWindow: question.burstWindow),
-                                   refusalThreshold: question.refusalThreshold, countRefusal: countsRefusal))
+                                   refusalThreshold: question.refusalThreshold, countRefusal: countsRefusal,
+                                   namesChecked: true))
     }
 
     public func commit(_ question: SharedCountQuestion, countsRefusal: Bool) throws -> SharedCount {
         Self.count(try decideCommit(account: question.account, recipients: question.recipients,
                                     windows: Self.windows(limits: question.limits, burstWindow: question.burstWindow),
-                                    countRefusal: countsRefusal))
+                                    countRefusal: countsRefusal, namesChecked: true))
     }
 
     public func add(account: AccountName, messages: Int, recipients: Int, burstWindow: Int64) throws {

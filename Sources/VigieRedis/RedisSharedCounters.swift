@@ -169,8 +169,8 @@ public final class RedisSharedCounters: Sendable {
     /// overtake before the commit, which decides again atomically whatever the check
     /// said. The read costs the server a few microseconds; the script about 40.
     func decideCheck(account: AccountName, recipients: Int, windows: [Window], refusalThreshold: Int?,
-                     countRefusal: Bool) throws -> Decided {
-        try Self.validate(windows, recipients: recipients)
+                     countRefusal: Bool, namesChecked: Bool = false) throws -> Decided {
+        try Self.validate(windows, recipients: recipients, namesChecked: namesChecked)
         let doing = "cannot check the counts of \(account)"
         if let accepted = try read(account: account, recipients: recipients, windows: windows, doing: doing) {
             return accepted
@@ -178,14 +178,16 @@ public final class RedisSharedCounters: Sendable {
         var extra = RedisArguments(capacity: 8)
         extra.append(countRefusal ? 1 : 0)
         return try run(Self.checkScript, account: account, recipients: recipients, windows: windows,
-                       refusalThreshold: refusalThreshold, extra: extra, doing: doing)
+                       refusalThreshold: refusalThreshold, extra: extra, doing: doing, namesChecked: true)
     }
 
-    func decideCommit(account: AccountName, recipients: Int, windows: [Window], countRefusal: Bool) throws -> Decided {
+    func decideCommit(account: AccountName, recipients: Int, windows: [Window], countRefusal: Bool,
+                      namesChecked: Bool = false) throws -> Decided {
         var extra = RedisArguments(capacity: 8)
         extra.append(countRefusal ? 1 : 0)
         return try run(Self.commitScript, account: account, recipients: recipients, windows: windows,
-                       refusalThreshold: nil, extra: extra, doing: "cannot count the message of \(account)")
+                       refusalThreshold: nil, extra: extra, doing: "cannot count the message of \(account)",
+                       namesChecked: namesChecked)
     }
 
     /// Forgets the account's shared windows and refusals (an admin's unlock or reset).
@@ -211,8 +213,9 @@ public final class RedisSharedCounters: Sendable {
     }
 
     private func run(_ script: RedisScript, account: AccountName, recipients: Int, windows: [Window],
-                     refusalThreshold: Int?, extra: RedisArguments, doing: String) throws -> Decided {
-        try Self.validate(windows, recipients: recipients)
+                     refusalThreshold: Int?, extra: RedisArguments, doing: String,
+                     namesChecked: Bool = false) throws -> Decided {
+        try Self.validate(windows, recipients: recipients, namesChecked: namesChecked)
         var arguments = RedisArguments(capacity: 40 * windows.count + 32)
         arguments.append(recipients)
         arguments.append(refusalThreshold ?? -1)
@@ -326,15 +329,17 @@ public final class RedisSharedCounters: Sendable {
     /// Bad windows are a programming error of the caller, refused before anything is
     /// sent. Checked at every call, so in bytes: Foundation's `contains` and a `Set`
     /// of the names cost more than the round trip (58,000 instructions a call).
-    private static func validate(_ windows: [Window], recipients: Int) throws(RedisError) {
+    /// `namesChecked`: the names are known good (the policy's fixed set, or checked
+    /// by the first step of this call), so only lengths and limits are looked at.
+    private static func validate(_ windows: [Window], recipients: Int, namesChecked: Bool = false) throws(RedisError) {
         guard !windows.isEmpty else { throw RedisError(.configuration, "no windows to count in") }
         guard recipients >= 0 else { throw RedisError(.configuration, "a message cannot have \(recipients) recipients") }
         for (index, window) in windows.enumerated() {
             guard window.length >= .milliseconds(1000) else {
                 throw RedisError(.configuration, "window \(window.name) is \(window.length.milliseconds) ms long; at least 1 s")
             }
-            guard !window.name.isEmpty, !window.name.utf8.contains(UInt8(ascii: ":")),
-                  !windows[..<index].contains(where: { $0.name == window.name }) else {
+            guard namesChecked || (!window.name.isEmpty && !window.name.utf8.contains(UInt8(ascii: ":"))
+                  && !windows[..<index].contains(where: { $0.name == window.name })) else {
                 throw RedisError(.configuration, "window names must be unique, non-empty and without ':' (\"\(window.name)\")")
             }
             if let limit = window.limit, limit < 0 {
