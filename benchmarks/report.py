@@ -359,7 +359,8 @@ if store_rows:
     out["redis"] = summary
     table = ["## Redis store vs SQLite store, over the milter wire (MilterLoad, no MTA)", "",
              "The same release `vigie`, once on `[store] backend = \"sqlite\"` (counting in memory), once on "
-             "`\"redis\"` (every RCPT and end of message one Lua round trip to a redis-server on a unix socket), "
+             "`\"redis\"` (every RCPT one read, TIME and HMGET pipelined, and every end of message one Lua "
+             "round trip, to a redis-server on a unix socket), "
              "limits finite and never reached, interleaved runs, medians of " + str(reps) + ". Decision = the RCPT "
              "or end-of-message round trip as the MTA waits for it (write, decide, reply).", "",
              "| c | SQLite msg/s | Redis msg/s | Redis/SQLite | decision p50 SQLite | decision p50 Redis | p99 SQLite | p99 Redis | errors |",
@@ -379,6 +380,17 @@ if store_rows:
         if c == 1:
             target("Redis store p50 decision < 0.5 ms on loopback (issue 12)", rd['decision_p50_ms'] < 0.5,
                    f"{rd['decision_p50_ms']:.3f} ms", "redis table")
+    server = next((r for r in rows if r["section"] == "redis-server"), None)
+    if server:
+        out["redis_server"] = server
+        stats = server["commandstats"]
+        shown = ", ".join(f"{name} {s['usec_per_call']:.2f} µs × {s['calls']}" for name, s in sorted(stats.items())
+                          if name in ("evalsha", "hmget", "time", "hset", "exec", "pexpire"))
+        redis_messages = sum(r["messages"] for r in store_rows if r["label"] == "store-redis")
+        table += ["", f"redis-server's own time per command over the section (INFO commandstats; a script's inner "
+                      f"commands are counted apart and inside its time): {shown}; {redis_messages} messages sent to "
+                      f"the Redis daemon (warm-ups apart). Load average before the section {server['load_before']}, "
+                      f"after {server['load_after']}."]
     md += table + [""]
     os.makedirs(results_dir, exist_ok=True)
     with open(os.path.join(results_dir, "redis-store.md"), "w") as f:

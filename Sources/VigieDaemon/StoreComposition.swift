@@ -50,9 +50,13 @@ final class StoreComposition: Sendable {
         }
     }
 
-    /// How many connections decisions share: more than one, so concurrent sessions
-    /// do not queue behind one round trip; few, since Redis runs one command at a time.
-    static let countingConnections = 4
+    /// The most connections decisions open: one per decision running at once, up to
+    /// this many, opened as the concurrency asks for them (an idle host holds one).
+    /// A fixed 4 made 8 and 64 concurrent sessions queue for a connection (p50 1.7
+    /// and 17.5 ms, benchmarks/results/redis-store.md); Redis still runs one command
+    /// at a time, but a caller waiting in its socket costs no handoff here. Postfix's
+    /// default_process_limit is 100: past 64 concurrent decisions, callers share.
+    static let countingConnections = 64
     /// How often the probe thread looks at a degraded policy and the gauge.
     static let probeInterval = Duration.milliseconds(250)
 

@@ -33,28 +33,31 @@ import Darwin
 /// again here: whether it ran is unknown, and only the caller knows whether it is
 /// safe to repeat.
 ///
-/// Security: arguments travel as hiredis argv with explicit lengths
-/// (`redisCommandArgv`), never through a format string, so account names and
-/// reasons are data whatever bytes they hold. The password is not kept in any
-/// error or description.
+/// Security: arguments travel as RESP bulk strings with explicit lengths
+/// (`RedisArguments`, handed to `redisAppendFormattedCommand`), never through a
+/// format string, so account names and reasons are data whatever bytes they hold.
+/// The password is not kept in any error or description.
 public final class RedisConnection {
     public let options: RedisConnectionOptions
     private var context: UnsafeMutablePointer<redisContext>?
     /// When the last connect failed, for the backoff.
     private var lastFailedConnect: ContinuousClock.Instant?
-    /// SHA1 of each script the server has loaded, by source. Kept across reconnects:
-    /// the hash does not depend on the server, and NOSCRIPT reloads it.
-    private var scriptHashes: [String: String] = [:]
+    /// SHA1 of each script the server has loaded, by name (with its source, compared
+    /// before use: hashing a 3 KB source at every call cost more than the call's
+    /// other work). Kept across reconnects: the hash does not depend on the server,
+    /// and NOSCRIPT reloads it.
+    private var scriptHashes: [String: (source: String, hash: String)] = [:]
     /// Set by `subscribe`: the server pushes messages, so a readable socket no
     /// longer means it closed.
     private var subscribed = false
     /// When the current public call must be done by (nil between calls).
     private var deadline: ContinuousClock.Instant?
 
-    /// Connects now, so that a wrong address or password is an error at start.
-    public init(options: RedisConnectionOptions) throws(RedisError) {
+    /// Connects now, so that a wrong address or password is an error at start;
+    /// with `connectNow` false, at the first call (a pool's spare connection).
+    public init(options: RedisConnectionOptions, connectNow: Bool = true) throws(RedisError) {
         self.options = options
-        try withinBudget { () throws(RedisError) in try connect() }
+        if connectNow { try withinBudget { () throws(RedisError) in try connect() } }
     }
 
     deinit {
@@ -67,25 +70,48 @@ public final class RedisConnection {
     // MARK: Commands
 
     /// Runs one command and returns its reply. An error reply is thrown as kind
-    /// `.server` with the server's text. The corresponding C function is `redisCommandArgv`.
+    /// `.server` with the server's text. The corresponding C functions are
+    /// `redisAppendFormattedCommand` and `redisGetReply`.
     @discardableResult
     public func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
         try withinBudget { () throws(RedisError) -> RedisReply in try send(arguments) }
     }
 
+    /// Runs one command laid out already (`RedisArguments`): the counting scripts'
+    /// way, without an array per argument.
+    @discardableResult
+    public func command(_ arguments: RedisArguments) throws(RedisError) -> RedisReply {
+        try withinBudget { () throws(RedisError) -> RedisReply in try send(arguments) }
+    }
+
     private func send(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+        try send(RedisArguments(arguments), named: Self.name(of: arguments))
+    }
+
+    private func send(_ arguments: RedisArguments, after head: RedisArguments? = nil,
+                      named name: String = "a command") throws(RedisError) -> RedisReply {
         let context = try usableContext()
-        try applyRemainingTime(to: context, doing: Self.name(of: arguments))
+        try applyRemainingTime(to: context, doing: name)
+        try append(head.map { arguments.command(after: [$0]) } ?? arguments.command(), to: context, doing: name)
         // errno is read at once: it tells a timeout (EAGAIN) from a reset, and any
         // later call (a free) may change it.
-        let (raw, code) = Self.withArgv(arguments) { count, argv, lengths in
-            (redisCommandArgv(context, count, argv, lengths), errno)
-        }
-        guard let raw else { throw failure(of: context, errno: code, doing: Self.name(of: arguments)) }
+        var raw: UnsafeMutableRawPointer?
+        let status = redisGetReply(context, &raw)
+        let code = errno
+        guard status == REDIS_OK, let raw else { throw failure(of: context, errno: code, doing: name) }
         let reply = Self.reply(from: raw.assumingMemoryBound(to: redisReply.self))
         freeReplyObject(raw)
         if case .error(let text) = reply { throw RedisError(.server, text) }
         return reply
+    }
+
+    /// Queues one command's RESP in hiredis's output buffer (sent by the next
+    /// `redisGetReply`). The corresponding C function is `redisAppendFormattedCommand`.
+    private func append(_ wire: [UInt8], to context: UnsafeMutablePointer<redisContext>, doing name: String) throws(RedisError) {
+        let (status, code) = wire.withUnsafeBytes { bytes in
+            (redisAppendFormattedCommand(context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count), errno)
+        }
+        guard status == REDIS_OK else { throw failure(of: context, errno: code, doing: name) }
     }
 
     /// `command` with text arguments.
@@ -96,20 +122,22 @@ public final class RedisConnection {
 
     /// Sends every command, then reads every reply: one round trip for the lot
     /// (MULTI ... EXEC of a flush). Error replies are returned in place, not thrown.
-    /// The corresponding C functions are `redisAppendCommandArgv` and `redisGetReply`.
+    /// The corresponding C functions are `redisAppendFormattedCommand` and `redisGetReply`.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        try pipeline(commands.map(RedisArguments.init))
+    }
+
+    /// `pipeline` with the commands laid out already.
+    public func pipeline(_ commands: [RedisArguments]) throws(RedisError) -> [RedisReply] {
         guard !commands.isEmpty else { return [] }
         return try withinBudget { () throws(RedisError) -> [RedisReply] in try sendPipeline(commands) }
     }
 
-    private func sendPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+    private func sendPipeline(_ commands: [RedisArguments]) throws(RedisError) -> [RedisReply] {
         let context = try usableContext()
         try applyRemainingTime(to: context, doing: "a pipeline")
         for arguments in commands {
-            let (status, code) = Self.withArgv(arguments) { count, argv, lengths in
-                (redisAppendCommandArgv(context, count, argv, lengths), errno)
-            }
-            guard status == REDIS_OK else { throw failure(of: context, errno: code, doing: "a pipeline") }
+            try append(arguments.command(), to: context, doing: "a pipeline")
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
@@ -130,23 +158,33 @@ public final class RedisConnection {
     /// first time and again whenever the server answers NOSCRIPT (restarted, or
     /// SCRIPT FLUSH): the script body crosses the network once per server, not per call.
     public func evaluate(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+        try evaluate(script, keys: keys, arguments: RedisArguments(arguments))
+    }
+
+    /// `evaluate` with the arguments laid out already (the counting scripts' way).
+    public func evaluate(_ script: RedisScript, keys: [[UInt8]], arguments: RedisArguments) throws(RedisError) -> RedisReply {
         try withinBudget { () throws(RedisError) -> RedisReply in try run(script, keys: keys, arguments: arguments) }
     }
 
-    private func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+    private func run(_ script: RedisScript, keys: [[UInt8]], arguments: RedisArguments) throws(RedisError) -> RedisReply {
         var reloaded = false
         while true {
             let hash: String
-            if let known = scriptHashes[script.source] {
-                hash = known
+            if let known = scriptHashes[script.name], known.source == script.source {
+                hash = known.hash
             } else {
                 hash = try load(script)
             }
+            var head = RedisArguments(capacity: 64 + keys.reduce(0) { $0 + $1.count + 16 })
+            head.append("EVALSHA")
+            head.append(hash)
+            head.append(keys.count)
+            for key in keys { head.append(key) }
             do {
-                return try command([Array("EVALSHA".utf8), Array(hash.utf8), Array(String(keys.count).utf8)] + keys + arguments)
+                return try send(arguments, after: head, named: "EVALSHA")
             } catch where error.kind == .server && error.message.hasPrefix("NOSCRIPT") && !reloaded {
                 // NOSCRIPT means the script did not run: loading and calling again is safe.
-                scriptHashes[script.source] = nil
+                scriptHashes[script.name] = nil
                 reloaded = true
             } catch {
                 var named = error
@@ -198,7 +236,7 @@ public final class RedisConnection {
         guard let hash = reply.text, hash.utf8.count == 40 else {
             throw RedisError(.protocol, "SCRIPT LOAD of \(script.name) answered \(reply), not a SHA1")
         }
-        scriptHashes[script.source] = hash
+        scriptHashes[script.name] = (script.source, hash)
         return hash
     }
 
@@ -381,33 +419,6 @@ public final class RedisConnection {
     private static func timeValue(_ duration: Duration) -> timeval {
         let microseconds = max(duration.milliseconds, 1) * 1000
         return timeval(tv_sec: .init(microseconds / 1_000_000), tv_usec: .init(microseconds % 1_000_000))
-    }
-
-    /// Lays the arguments out in one buffer and passes hiredis pointers and lengths
-    /// into it: binary-safe, no NUL terminator relied on.
-    private static func withArgv<Result>(
-        _ arguments: [[UInt8]],
-        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
-    ) -> Result {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        for argument in arguments {
-            offsets.append(buffer.count)
-            lengths.append(argument.count)
-            buffer.append(contentsOf: argument)
-        }
-        buffer.append(0)  // never empty, so the base address exists
-        return buffer.withUnsafeBytes { bytes in
-            let base = bytes.baseAddress!
-            var pointers: [UnsafePointer<CChar>?] = offsets.map { base.advanced(by: $0).assumingMemoryBound(to: CChar.self) }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { lengths in
-                    body(Int32(arguments.count), argv.baseAddress!, lengths.baseAddress!)
-                }
-            }
-        }
     }
 
     private static func reply(from raw: UnsafeMutablePointer<redisReply>) -> RedisReply {

@@ -15,60 +15,92 @@
 /// ARGV for both: recipients, refusal threshold (-1 for none), number of windows,
 /// then per window: name, length in ms, limit (-1 for none), metric ("messages" or
 /// "recipients"), role ("limit" or "burst"); the check adds "count refusal" (0/1)
-/// at the end, the commit the same flag, and the add the number of messages. The hash holds `NAME:s`, `NAME:p`, `NAME:c` per window and `refusals`.
-/// Reply: {verdict, now, refusals, longest window, then per window {name, start,
-/// previous, current, fits}} with verdict "accept", "refuse" or "burst".
+/// at the end, the commit the same flag, and the add the number of messages. The
+/// hash holds `NAME:s`, `NAME:p`, `NAME:c` per window and `refusals`.
+/// Reply, flat (integers parse cheaply; an array per window cost the client more
+/// than the round trip): {verdict, now, refusals, longest window, then per window,
+/// in the order sent, start, previous, current, fits} with verdict "accept",
+/// "refuse" or "burst".
 extension RedisSharedCounters {
     private static let common = """
+        -- Locals, not globals: each global or math.* use is a table lookup in Lua 5.1.
+        local tonumber, min, max, format = tonumber, math.min, math.max, string.format
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local recipients = tonumber(ARGV[1])
         local refusal_threshold = tonumber(ARGV[2])
         local count = tonumber(ARGV[3])
-        local windows = {}
+        -- Window i's arguments start at ARGV[5 * i - 1]; its fields are fields[3 * i - 2 .. 3 * i].
+        -- One HMGET for every window and the refusals: each redis.call from Lua
+        -- costs more than the command itself. Plain arrays, not a table per window:
+        -- growing a table's hash part field by field rehashed it several times.
+        local fields = {}
+        for i = 1, count do
+          local name = ARGV[5 * i - 1]
+          fields[3 * i - 2] = name .. ':s'; fields[3 * i - 1] = name .. ':p'; fields[3 * i] = name .. ':c'
+        end
+        fields[3 * count + 1] = 'refusals'
+        local saved = redis.call('HMGET', KEYS[1], unpack(fields))
+        local per_message, amounts, starts, previous, current, fits, moved = {}, {}, {}, {}, {}, {}, {}
         local longest = 0
-        for i = 0, count - 1 do
-          local base = 4 + i * 5
-          local w = {name = ARGV[base], length = tonumber(ARGV[base + 1]), limit = tonumber(ARGV[base + 2]),
-                     metric = ARGV[base + 3], role = ARGV[base + 4]}
-          w.amount = (w.metric == 'messages') and 1 or recipients
-          local saved = redis.call('HMGET', KEYS[1], w.name .. ':s', w.name .. ':p', w.name .. ':c')
-          w.start = tonumber(saved[1]) or 0
-          w.previous = tonumber(saved[2]) or 0
-          w.current = tonumber(saved[3]) or 0
+        local refused, burst = false, false
+        for i = 1, count do
+          local base = 5 * i - 1
+          local length = tonumber(ARGV[base + 1])
+          local limit = tonumber(ARGV[base + 2])
+          local messages_metric = ARGV[base + 3] == 'messages'
+          local amount = messages_metric and 1 or recipients
+          local start = tonumber(saved[3 * i - 2])
+          local before = start
+          local prev = tonumber(saved[3 * i - 1]) or 0
+          local cur = tonumber(saved[3 * i]) or 0
+          start = start or 0
           -- SlidingWindowCount.advance
-          if not (now >= w.start and now - w.start < w.length) then
-            local aligned = now - now % w.length
-            if aligned > w.start then
-              if aligned - w.start == w.length then w.previous = w.current else w.previous = 0 end
-              w.current = 0
-              w.start = aligned
+          if not (now >= start and now - start < length) then
+            local aligned = now - now % length
+            if aligned > start then
+              if aligned - start == length then prev = cur else prev = 0 end
+              cur = 0
+              start = aligned
             end
           end
           -- SlidingWindowCount.fits
-          if w.limit < 0 then
-            w.fits = 1
-          else
-            local elapsed = math.min(math.max(0, now - w.start), w.length)
-            local decaying = w.previous * (w.length - elapsed)
-            w.fits = (decaying + (w.current + w.amount) * w.length <= w.limit * w.length) and 1 or 0
+          local fit = 1
+          if limit >= 0 then
+            local elapsed = min(max(0, now - start), length)
+            if prev * (length - elapsed) + (cur + amount) * length > limit * length then
+              fit = 0
+              if ARGV[base + 4] == 'limit' then refused = true else burst = true end
+            end
           end
-          if w.length > longest then longest = w.length end
-          windows[#windows + 1] = w
+          per_message[i] = messages_metric; amounts[i] = amount; starts[i] = start; previous[i] = prev; current[i] = cur; fits[i] = fit
+          moved[i] = start ~= before
+          if length > longest then longest = length end
         end
-        local refused, burst = false, false
-        for _, w in ipairs(windows) do
-          if w.fits == 0 then
-            if w.role == 'limit' then refused = true else burst = true end
-          end
-        end
-        local refusals = tonumber(redis.call('HGET', KEYS[1], 'refusals')) or 0
+        local refusals = tonumber(saved[3 * count + 1]) or 0
         local function reply(verdict)
           local out = {verdict, now, refusals, longest}
-          for _, w in ipairs(windows) do
-            out[#out + 1] = {w.name, w.start, w.previous, w.current, w.fits}
+          for i = 1, count do
+            out[4 * i + 1] = starts[i]; out[4 * i + 2] = previous[i]; out[4 * i + 3] = current[i]; out[4 * i + 4] = fits[i]
           end
           return out
+        end
+        -- Counts `messages` messages (nil: this one) and returns the fields that
+        -- changed for HSET: every current, and start and previous of a window that
+        -- moved (or is new). %d: a plain number could be sent as 1.75e+12.
+        local function counted(messages)
+          local changes = {}
+          for i = 1, count do
+            local amount = amounts[i]
+            if messages ~= nil and per_message[i] then amount = messages end
+            current[i] = min(current[i] + amount, 4294967295)
+            if moved[i] then
+              changes[#changes + 1] = fields[3 * i - 2]; changes[#changes + 1] = format('%d', starts[i])
+              changes[#changes + 1] = fields[3 * i - 1]; changes[#changes + 1] = format('%d', previous[i])
+            end
+            changes[#changes + 1] = fields[3 * i]; changes[#changes + 1] = format('%d', current[i])
+          end
+          return changes
         end
 
         """
@@ -102,17 +134,12 @@ extension RedisSharedCounters {
           end
           return reply('refuse')
         end
-        local fields = {}
-        for _, w in ipairs(windows) do
-          w.current = math.min(w.current + w.amount, 4294967295)
-          -- %d: a plain number argument could be sent as 1.75e+12.
-          fields[#fields + 1] = w.name .. ':s'; fields[#fields + 1] = string.format('%d', w.start)
-          fields[#fields + 1] = w.name .. ':p'; fields[#fields + 1] = string.format('%d', w.previous)
-          fields[#fields + 1] = w.name .. ':c'; fields[#fields + 1] = string.format('%d', w.current)
+        local changes = counted(nil)
+        if refusals ~= 0 then
+          changes[#changes + 1] = 'refusals'; changes[#changes + 1] = 0
+          refusals = 0
         end
-        fields[#fields + 1] = 'refusals'; fields[#fields + 1] = 0
-        refusals = 0
-        redis.call('HSET', KEYS[1], unpack(fields))
+        redis.call('HSET', KEYS[1], unpack(changes))
         redis.call('PEXPIRE', KEYS[1], 2 * longest)
         if burst then return reply('burst') end
         return reply('accept')
@@ -123,16 +150,7 @@ extension RedisSharedCounters {
     /// messages are ARGV[#ARGV], the recipients ARGV[1]. Refusals in a row are left
     /// as they are: a host's local refusals stay its own.
     static let addScript = RedisScript(name: "count-add", source: common + """
-        local messages = tonumber(ARGV[#ARGV])
-        local fields = {}
-        for _, w in ipairs(windows) do
-          local amount = (w.metric == 'messages') and messages or recipients
-          w.current = math.min(w.current + amount, 4294967295)
-          fields[#fields + 1] = w.name .. ':s'; fields[#fields + 1] = string.format('%d', w.start)
-          fields[#fields + 1] = w.name .. ':p'; fields[#fields + 1] = string.format('%d', w.previous)
-          fields[#fields + 1] = w.name .. ':c'; fields[#fields + 1] = string.format('%d', w.current)
-        end
-        redis.call('HSET', KEYS[1], unpack(fields))
+        redis.call('HSET', KEYS[1], unpack(counted(tonumber(ARGV[#ARGV]))))
         redis.call('PEXPIRE', KEYS[1], 2 * longest)
         return reply('accept')
         """)

@@ -147,4 +147,54 @@ private let alice = AccountName(normalized: "alice")
         }
         #expect(try redis.connection().command("EXISTS", "vigie:count:alice") == .integer(0))
     }
+
+    @Test func reconciliationAddsMessagesAndRecipientsToTheirOwnWindows() throws {
+        // One recipient in all: the recipients window must get 1, the messages window 3.
+        let redis = try RedisFixture()
+        let counters = try RedisSharedCounters(options: redis.options)
+        let windows = Self.windows()
+        try counters.add(account: alice, messages: 3, recipients: 1, windows: windows)
+        let after = try counters.check(account: alice, recipients: 1, windows: windows, refusalThreshold: nil, countRefusal: false)
+        #expect(after.windows["messages/minute"]?.current == 3)
+        #expect(after.windows["recipients/day"]?.current == 1)
+        #expect(after.windows["burst/messages"]?.current == 3)
+    }
+
+    @Test func aCommitWritesOnlyWhatChanged() throws {
+        // The first commit writes every window; the next ones only the counts, and no
+        // refusals field unless a refusal was counted.
+        let redis = try RedisFixture()
+        let counters = try RedisSharedCounters(options: redis.options)
+        let windows = Self.windows(messagesPerMinute: 100)
+        _ = try counters.commit(account: alice, recipients: 2, windows: windows)
+        let second = try counters.commit(account: alice, recipients: 2, windows: windows)
+        #expect(second.windows["messages/minute"]?.current == 2)
+        #expect(second.windows["recipients/day"]?.current == 4)
+        let fields = try #require(try redis.connection().command("HGETALL", "vigie:count:alice").elements)
+        #expect(fields.count == 2 * 9, "\(fields)")
+        let stored = try redis.connection().command("HGET", "vigie:count:alice", "recipients/day:c")
+        #expect(stored == .bulk(bytes("4")))
+    }
+
+    @Test func concurrentDecisionsEachTakeAConnectionUpToThePoolsSize() throws {
+        let redis = try RedisFixture()
+        let counters = try RedisSharedCounters(options: redis.options, connections: 6)
+        let windows = Self.windows(messagesPerMinute: 1_000_000)
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 400) { index in
+            do {
+                _ = try counters.commit(account: AccountName(normalized: "member\(index % 7)"), recipients: 1, windows: windows)
+            } catch {
+                failures.add(1, ordering: .relaxed)
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        // CLIENT LIST: the pool's connections and the one asking.
+        let clients = try #require(try redis.connection().command("CLIENT", "LIST").text)
+        let open = clients.split(separator: "\n").count - 1
+        #expect(open >= 1 && open <= 6, "\(open) connections")
+        let total = try counters.check(account: AccountName(normalized: "member0"), recipients: 1, windows: windows,
+                                       refusalThreshold: nil, countRefusal: false)
+        #expect(total.windows["messages/minute"]?.current == 58)
+    }
 }
