@@ -196,6 +196,7 @@ private let milterHelo: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CCh
 
 private let milterHeader: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name, value in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    guard session.wantsMessageContent else { return MilterRegistration.answer(.header, .continue, ctx) }
     let response = session.header(name: name.map { String(cString: $0) } ?? "", value: value.map { String(cString: $0) } ?? "",
                                   context: MilterContext(ctx))
     return MilterRegistration.answer(.header, response, ctx)
@@ -208,6 +209,7 @@ private let milterEndOfHeaders: @convention(c) (OpaquePointer?) -> sfsistat = { 
 
 private let milterBody: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, Int) -> sfsistat = { ctx, bytes, length in
     guard let ctx, let session = handler(ctx) else { return SMFIS_CONTINUE }
+    guard session.wantsMessageContent else { return MilterRegistration.answer(.body, .continue, ctx) }
     let chunk = bytes.map { Array(UnsafeBufferPointer(start: $0, count: max(0, length))) } ?? []
     return MilterRegistration.answer(.body, session.body(chunk: chunk, context: MilterContext(ctx)), ctx)
 }

@@ -12,6 +12,11 @@ public protocol MilterSessionHandler: AnyObject {
     func connect(hostname: String, clientAddress: String?, context: MilterContext) -> MilterResponse
     /// HELO/EHLO with the name the client gave.
     func helo(name: String, context: MilterContext) -> MilterResponse
+    /// Whether the header fields and body chunks of the message in progress are still
+    /// wanted. When false, they are answered "continue" without being turned into
+    /// Swift values at all (a negotiated stage is still sent by the MTA; this spares
+    /// the copies for a message the handler is done with). True by default.
+    var wantsMessageContent: Bool { get }
     /// One header field: its name and its value as sent (folding kept, no final CRLF).
     func header(name: String, value: String, context: MilterContext) -> MilterResponse
     func endOfHeaders(context: MilterContext) -> MilterResponse
@@ -28,6 +33,7 @@ public protocol MilterSessionHandler: AnyObject {
 }
 
 extension MilterSessionHandler {
+    public var wantsMessageContent: Bool { true }
     public func connect(hostname: String, context: MilterContext) -> MilterResponse { .continue }
     public func data(context: MilterContext) -> MilterResponse { .continue }
     public func envelopeFrom(arguments: [String], context: MilterContext) -> MilterResponse { .continue }

@@ -29,9 +29,30 @@ final class MessageSigner {
         self.logger = logger
     }
 
-    func header(name: String, value: String) {
+    private var sawFrom = false
+
+    /// Keeps one field; false once the message cannot be signed, so the caller can
+    /// stop feeding it: the first From names a domain no key signs, or no usable one
+    /// (a second From could only make it unsignable too). Counted as at end of headers.
+    func header(name: String, value: String) -> Bool {
         headerBytes += name.utf8.count + value.utf8.count + 4
         if headerBytes <= Self.maximumHeaderBytes { headers.append((name, value)) }
+        guard !sawFrom, name.utf8.count == 4, name.lowercased() == "from" else { return true }
+        sawFrom = true
+        if !keys.table.mightSign(fromFieldValue: value) {
+            metrics.unsigned(.noKey)
+            return false
+        }
+        guard case .domains(let domains, _) = AuthorDomains.extract(fromFieldValues: [value]), domains.count == 1 else {
+            metrics.unsigned(.unusableFrom)
+            logger.info("sign: not signed", metadata: ["reason": "From names no single domain"])
+            return false
+        }
+        if keys.table.keys(forFromDomain: domains[0]).isEmpty {
+            metrics.unsigned(.noKey)
+            return false
+        }
+        return true
     }
 
     /// Whether this message is signed: false (counted, and logged when the From is

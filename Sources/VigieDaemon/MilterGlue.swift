@@ -287,8 +287,13 @@ final class SubmissionSession: MilterSessionHandler {
 
     // Headers, end of headers and body reach this milter only when it signs, and
     // are sent without a reply: they only feed the message's signer.
+    /// Only a message still to be signed: the others' fields and body are not copied.
+    var wantsMessageContent: Bool { transaction?.signer != nil }
+
     func header(name: String, value: String, context: MilterContext) -> MilterResponse {
-        transaction?.signer?.header(name: name, value: value)
+        if let message = transaction, let signer = message.signer, !signer.header(name: name, value: value) {
+            message.signer = nil
+        }
         return .continue
     }
 

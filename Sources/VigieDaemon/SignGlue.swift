@@ -104,8 +104,10 @@ final class SignSession: MilterSessionHandler {
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse { .continue }
 
+    var wantsMessageContent: Bool { signer != nil }
+
     func header(name: String, value: String, context: MilterContext) -> MilterResponse {
-        signer?.header(name: name, value: value)
+        if let signer, !signer.header(name: name, value: value) { self.signer = nil }
         return .continue
     }
 

@@ -172,6 +172,21 @@ import VigieTestKit
         #expect(throws: PrivateKeyError.self) { try PrivateKey(pem: []) }
     }
 
+    @Test func theKeyTableTellsEarlyWhatNoKeySigns() throws {
+        let table = DKIMSigningKeyTable([.init(key: keys.rsa, fromDomains: ["club.sign.test", ".lists.example"])])
+        #expect(table.mightSign(fromFieldValue: "Camille <camille@club.sign.test>"))
+        #expect(table.mightSign(fromFieldValue: "CAMILLE@CLUB.SIGN.TEST"))
+        #expect(table.mightSign(fromFieldValue: "ag@board.lists.example"))
+        #expect(table.mightSign(fromFieldValue: "\"Zoé\" <zoe@example.org>"), "non-ASCII: read in full, never skipped")
+        #expect(!table.mightSign(fromFieldValue: "camille@other.example"))
+        #expect(!table.mightSign(fromFieldValue: ""))
+        // A "maybe" is only a maybe: the full reading decides.
+        #expect(table.mightSign(fromFieldValue: "club.sign.test fan <x@other.example>"))
+        #expect(table.keys(forFromDomain: "other.example").isEmpty)
+        #expect(table.keys(forFromDomain: "board.lists.example") == [keys.rsa])
+        #expect(table.keys(forFromDomain: "lists.example").isEmpty, ".lists.example is the subdomains only")
+    }
+
     @Test func keyRecordRoundTrips() throws {
         for kind in [PrivateKey.Kind.rsa(bits: 2048), .ed25519] {
             let key = try PrivateKey.generate(kind)
