@@ -339,17 +339,28 @@ public final class SendPolicy: Sendable {
 
         if let queueID {
             entry.packed.refusalsInARow = 0
-            entry.packed.record(recipients: recipients)
-            // Evidence is only for a burst lock: with the volume signals off there is
-            // nothing to keep it for.
-            if !queueID.isEmpty, limits.burstMessages != nil || limits.burstRecipients != nil || configured.refusalsInARow != nil {
-                entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
-                                      capacity: min(1000, (limits.burstMessages ?? 100) + 1), window: burstWindow)
-            }
-            if let signals, configured.detection.enabled, limits.detectionWatch != nil || limits.detectionLock != nil {
-                return Self.score(entry: &entry, account: account, signals: signals, queueID: queueID, now: now,
-                                  limits: limits, configured: configured, suspicion: &suspicion)
-            }
+            return Self.counted(entry: &entry, account: account, recipients: recipients, queueID: queueID,
+                                signals: signals, now: now, limits: limits, configured: configured, suspicion: &suspicion)
+        }
+        return .verdict(.accept)
+    }
+
+    /// An accepted message at end of message, on one host or with the shared counts:
+    /// counted on the entry, kept as evidence, then scored.
+    private static func counted(
+        entry: inout AccountEntry, account: AccountName, recipients: Int, queueID: String, signals: MessageSignals?,
+        now: Int64, limits: LimitMaxima, configured: Configured, suspicion: inout [AccountName: SuspicionLog]
+    ) -> Outcome {
+        entry.packed.record(recipients: recipients)
+        // Evidence is only for a burst lock: with the volume signals off there is
+        // nothing to keep it for.
+        if !queueID.isEmpty, limits.burstMessages != nil || limits.burstRecipients != nil || configured.refusalsInARow != nil {
+            entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
+                                  capacity: min(1000, (limits.burstMessages ?? 100) + 1), window: configured.burstWindow)
+        }
+        if let signals, configured.detection.enabled, limits.detectionWatch != nil || limits.detectionLock != nil {
+            return Self.score(entry: &entry, account: account, signals: signals, queueID: queueID, now: now,
+                              limits: limits, configured: configured, suspicion: &suspicion)
         }
         return .verdict(.accept)
     }
@@ -409,16 +420,8 @@ public final class SendPolicy: Sendable {
             return .newLock(lock(account, trigger: trigger, now: now), trigger, entry.recent.all)
         case .accept:
             guard let queueID else { return .verdict(.accept) }
-            entry.packed.record(recipients: recipients)
-            if !queueID.isEmpty, limits.burstMessages != nil || limits.burstRecipients != nil || configured.refusalsInARow != nil {
-                entry.recent.remember(RecentMessage(queueID: queueID, acceptedAt: now),
-                                      capacity: min(1000, (limits.burstMessages ?? 100) + 1), window: burstWindow)
-            }
-            if let signals, configured.detection.enabled, limits.detectionWatch != nil || limits.detectionLock != nil {
-                return Self.score(entry: &entry, account: account, signals: signals, queueID: queueID, now: now,
-                                  limits: limits, configured: configured, suspicion: &suspicion)
-            }
-            return .verdict(.accept)
+            return Self.counted(entry: &entry, account: account, recipients: recipients, queueID: queueID,
+                                signals: signals, now: now, limits: limits, configured: configured, suspicion: &suspicion)
         }
     }
 
