@@ -6,8 +6,8 @@ internal import COpenSSL
 /// its bytes in the forms others take: PKCS#8 PEM for libopendkim and the key file,
 /// the public half as a DKIM key record wants it.
 ///
-/// Security: the key's bytes live in libssl's object, freed with it; `pem` and
-/// `pkcs8DER` are copies the caller must not log.
+/// Security: the key's bytes live in libssl's object, freed with it; `pem` is a
+/// copy the caller must not log.
 /// Diagnostics: a file that holds no private key, or one of another type, is a
 /// `PrivateKeyError` saying what was found.
 public final class PrivateKey: @unchecked Sendable {
@@ -90,13 +90,6 @@ public final class PrivateKey: @unchecked Sendable {
     public var pem: [UInt8] {
         get throws(PrivateKeyError) {
             try writing { PEM_write_bio_PrivateKey($0, handle, nil, nil, 0, nil, nil) }
-        }
-    }
-
-    /// PKCS#8 DER (what `PEM` wraps), for comparing keys byte for byte.
-    public var pkcs8DER: [UInt8] {
-        get throws(PrivateKeyError) {
-            try writing { i2d_PKCS8PrivateKey_bio($0, handle, nil, nil, 0, nil, nil) }
         }
     }
 

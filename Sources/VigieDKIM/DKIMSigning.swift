@@ -13,7 +13,7 @@ public final class DKIMSigning {
     private var failures: [DKIMSignatureResult] = []
     /// The body's last two bytes: a body not ending in CRLF gets one at the end,
     /// as verifiers add it (RFC 6376 §3.4.3, §3.4.4) and libopendkim insists.
-    private var bodyTail: [UInt8] = []
+    private var bodyEnd: (secondLast: UInt8?, last: UInt8?) = (nil, nil)
 
     init(signer: DKIMSigner, keys: [DKIMSigningKey]) {
         let headerCanon: dkim_canon_t = signer.options.headerCanonicalization == .relaxed ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE
@@ -91,7 +91,7 @@ public final class DKIMSigning {
     /// A chunk of body, with CRLF line ends (as a milter receives it).
     public func body(_ chunk: [UInt8]) {
         guard !chunk.isEmpty else { return }
-        bodyTail = Array((bodyTail + chunk.suffix(2)).suffix(2))
+        bodyEnd = chunk.count >= 2 ? (chunk[chunk.count - 2], chunk[chunk.count - 1]) : (bodyEnd.last, chunk[0])
         for handle in handles {
             // dkim_body only reads the chunk (no FIXCRLF): no copy.
             _ = chunk.withUnsafeBufferPointer { dkim_body(handle.dkim, UnsafeMutablePointer(mutating: $0.baseAddress), $0.count) }
@@ -102,7 +102,7 @@ public final class DKIMSigning {
     /// order of the keys, then the keys that could not sign.
     public func finish() -> [DKIMSignatureResult] {
         var results: [DKIMSignatureResult] = []
-        if !bodyTail.isEmpty && bodyTail != [0x0d, 0x0a] { body([0x0d, 0x0a]) }
+        if bodyEnd.last != nil && !(bodyEnd.secondLast == 0x0d && bodyEnd.last == 0x0a) { body([0x0d, 0x0a]) }
         for handle in handles {
             let status = dkim_eom(handle.dkim, nil)
             guard status == DKIM_STAT_OK else {

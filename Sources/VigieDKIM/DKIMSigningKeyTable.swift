@@ -18,8 +18,13 @@ public struct DKIMSigningKeyTable: Sendable, Equatable {
     }
 
     public let entries: [Entry]
+    /// Every entry's domains without their leading dot, as bytes (`mightSign`).
+    private let needles: [[UInt8]]
 
-    public init(_ entries: [Entry]) { self.entries = entries }
+    public init(_ entries: [Entry]) {
+        self.entries = entries
+        needles = entries.flatMap { $0.fromDomains.map { Array(($0.hasPrefix(".") ? String($0.dropFirst()) : $0).utf8) } }
+    }
 
     /// False when no key can sign a From field with this value: none of the table's
     /// domains appears in it, compared as ASCII without case. A cheap test before the
@@ -27,16 +32,10 @@ public struct DKIMSigningKeyTable: Sendable, Equatable {
     /// any non-ASCII byte is always "maybe" (an internationalised domain is compared
     /// only once read and put in its A-label form).
     public func mightSign(fromFieldValue value: String) -> Bool {
-        let bytes = Array(value.utf8)
-        if bytes.contains(where: { $0 >= 0x80 }) { return true }
-        let lowered = bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }
+        if value.utf8.contains(where: { $0 >= 0x80 }) { return true }
+        let lowered = value.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }
         for needle in needles where contains(lowered, needle) { return true }
         return false
-    }
-
-    /// Every entry's domains without their leading dot, as bytes.
-    private var needles: [[UInt8]] {
-        entries.flatMap { $0.fromDomains.map { Array(($0.hasPrefix(".") ? String($0.dropFirst()) : $0).utf8) } }
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
