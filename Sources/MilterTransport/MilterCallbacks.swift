@@ -15,15 +15,20 @@ enum MilterRegistration {
     /// What `install` registered; a class so it can be published once, atomically.
     final class Installed: Sendable {
         let configuration: MilterServer.Configuration
-        let makeHandler: @Sendable () -> any MilterSessionHandler
         let negotiation: Negotiation
 
-        init(configuration: MilterServer.Configuration, makeHandler: @escaping @Sendable () -> any MilterSessionHandler,
-             negotiation: Negotiation) {
+        init(configuration: MilterServer.Configuration, negotiation: Negotiation) {
             self.configuration = configuration
-            self.makeHandler = makeHandler
             self.negotiation = negotiation
         }
+    }
+
+    /// What makes each connection's handler, given by `MilterServer.run(sessions:)`:
+    /// registration and the socket come first (as root, before the daemon has built
+    /// what its sessions use), the handlers only once it serves.
+    final class Sessions: Sendable {
+        let make: @Sendable () -> any MilterSessionHandler
+        init(_ make: @escaping @Sendable () -> any MilterSessionHandler) { self.make = make }
     }
 
     /// What xxfi_negotiate answers, worked out once at install: it is asked again on
@@ -68,6 +73,9 @@ enum MilterRegistration {
     /// was the daemon's hottest lock at 64 connections (perf).
     static let current = AtomicLazyReference<Installed>()
 
+    /// Set once by `serve`, before `smfi_main` accepts the first connection.
+    static let sessions = AtomicLazyReference<Sessions>()
+
     /// The stages negotiated as "no reply" (`MilterStage.noReplyBit`), read on every
     /// callback of those stages without taking the mutex.
     static let noReplyStages = Atomic<UInt>(0)
@@ -82,10 +90,8 @@ enum MilterRegistration {
         return status(response, ctx)
     }
 
-    static func install(configuration: MilterServer.Configuration,
-                        makeHandler: @escaping @Sendable () -> any MilterSessionHandler) throws {
-        let installed = Installed(configuration: configuration, makeHandler: makeHandler,
-                                  negotiation: Negotiation(configuration))
+    static func install(configuration: MilterServer.Configuration) throws {
+        let installed = Installed(configuration: configuration, negotiation: Negotiation(configuration))
         guard current.storeIfNil(installed) === installed else { throw MilterError.alreadyRegistered }
         let noReply = configuration.noReplyStages.intersection(configuration.stages)
         noReplyStages.store(noReply.reduce(0) { $0 | $1.noReplyBit }, ordering: .relaxed)
@@ -120,6 +126,12 @@ enum MilterRegistration {
     }
 
     static var configuration: MilterServer.Configuration? { current.load()?.configuration }
+
+    /// The handler factory for every connection from now on; once per process.
+    static func serve(_ make: @escaping @Sendable () -> any MilterSessionHandler) throws {
+        let given = Sessions(make)
+        guard sessions.storeIfNil(given) === given else { throw MilterError.alreadyRegistered }
+    }
 }
 
 /// The handler of a connection, created at its first callback.
@@ -128,7 +140,7 @@ private func handler(_ ctx: OpaquePointer?) -> (any MilterSessionHandler)? {
     if let raw = smfi_getpriv(ctx) {
         return (Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! any MilterSessionHandler)
     }
-    guard let make = MilterRegistration.current.load()?.makeHandler else { return nil }
+    guard let make = MilterRegistration.sessions.load()?.make else { return nil }
     let made = make()
     smfi_setpriv(ctx, Unmanaged.passRetained(made as AnyObject).toOpaque())
     return made

@@ -6,8 +6,11 @@ import Glibc
 /// A milter served by libmilter: one per process (libmilter keeps its
 /// registration in globals).
 ///
-/// Security: `open()` runs before the daemon drops root so a socket under
-/// Postfix's spool can be created; everything else runs unprivileged.
+/// Three steps, in the order a daemon starts: `init` registers the filter with
+/// libmilter, `open()` creates the socket (as root, before the daemon drops its
+/// privileges, so a socket under Postfix's spool can be made), and `run(sessions:)`
+/// serves, with the factory of the per-connection handlers that the daemon could
+/// only build once unprivileged (its state, its policy). Nothing is bound late.
 /// Diagnostics: libmilter logs its own socket errors through syslog; the errors
 /// thrown here name the libmilter call that failed.
 /// Known limitations: libmilter stops on SIGHUP as on SIGTERM (its signal thread
@@ -44,9 +47,9 @@ public final class MilterServer: Sendable {
 
     public let configuration: Configuration
 
-    public init(configuration: Configuration, makeHandler: @escaping @Sendable () -> any MilterSessionHandler) throws {
+    public init(configuration: Configuration) throws {
         self.configuration = configuration
-        try MilterRegistration.install(configuration: configuration, makeHandler: makeHandler)
+        try MilterRegistration.install(configuration: configuration)
     }
 
     /// Creates the listening socket (removing a stale unix socket first). The
@@ -72,7 +75,11 @@ public final class MilterServer: Sendable {
     /// that its signal thread needs to close the socket, so a SIGTERM used to wait
     /// for that poll to time out, and a restart meanwhile found the metrics port
     /// still taken. `StopWaker` notices the stop and interrupts the poll.
-    public func run() throws {
+    ///
+    /// - Parameter sessions: makes the handler of each new connection (at its first
+    ///   callback), on libmilter's threads.
+    public func run(sessions: @escaping @Sendable () -> any MilterSessionHandler) throws {
+        try MilterRegistration.serve(sessions)
         let waker = StopWaker(listener: pthread_self())
         waker.start()
         defer { waker.finish() }

@@ -20,14 +20,13 @@ final class ControlServer: @unchecked Sendable {
     private let listener: Int32
     private let path: String
     private let adminGroupID: gid_t?
-    private let handle: @Sendable (ControlRequest, String) -> ControlResponse
     private let logger: Logger
 
-    init(path: String, adminGroup: String, owner: String, logger: Logger,
-         handle: @escaping @Sendable (ControlRequest, String) -> ControlResponse) throws {
+    /// Listens (as root: the socket's directory may need creating, and its owner
+    /// and group setting); nothing is answered before `start(handler:)`.
+    init(path: String, adminGroup: String, owner: String, logger: Logger) throws {
         self.path = path
         self.logger = logger
-        self.handle = handle
         self.adminGroupID = UnixUser.groupID(named: adminGroup)
         let directory = (path as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: directory) {
@@ -42,14 +41,17 @@ final class ControlServer: @unchecked Sendable {
         chmod(path, 0o660)
     }
 
-    /// Serves on a dedicated thread until the process exits.
-    func start() {
-        let thread = Thread { [self] in serve() }
+    /// Serves on a dedicated thread until the process exits. A `vigiectl` that
+    /// connected earlier waits in the listen backlog until then.
+    ///
+    /// - Parameter handle: answers one request, given the admin's login.
+    func start(handler handle: @escaping @Sendable (ControlRequest, String) -> ControlResponse) {
+        let thread = Thread { [self] in serve(handle) }
         thread.name = "vigie-control"
         thread.start()
     }
 
-    private func serve() {
+    private func serve(_ handle: (ControlRequest, String) -> ControlResponse) {
         while true {
             guard let connection = StreamSocket.accept(listener) else {
                 logger.error("control socket accept failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
@@ -57,12 +59,12 @@ final class ControlServer: @unchecked Sendable {
                 continue
             }
             StreamSocket.setTimeouts(connection, receive: .seconds(10), send: .seconds(10))
-            respond(on: connection)
+            respond(on: connection, handle)
             close(connection)
         }
     }
 
-    private func respond(on connection: Int32) {
+    private func respond(on connection: Int32, _ handle: (ControlRequest, String) -> ControlResponse) {
         var credentials = PeerCredentials()
         var length = socklen_t(MemoryLayout<PeerCredentials>.size)
         guard getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return }

@@ -98,10 +98,10 @@ public enum Launcher {
         let logger = Logger(label: "vigie")
         do {
             switch options.role {
-            case .submission: try Daemon.run(configuration: configuration, configPath: configPath, logger: logger)
+            case .submission: try SubmissionRole.run(configuration: configuration, configPath: configPath, logger: logger)
             case .inbound:
-                try InboundDaemon.run(configuration: configuration, publicSuffixList: publicSuffixList, logger: logger)
-            case .sign: try SignDaemon.run(configuration: configuration, configPath: configPath, logger: logger)
+                try InboundRole.run(configuration: configuration, publicSuffixList: publicSuffixList, logger: logger)
+            case .sign: try SignRole.run(configuration: configuration, configPath: configPath, logger: logger)
             }
             return 0
         } catch {

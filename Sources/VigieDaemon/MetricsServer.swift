@@ -15,11 +15,11 @@ final class MetricsServer: @unchecked Sendable {
     // @unchecked: `listener` is set once in init; the serving thread owns every
     // accepted descriptor.
     private let listener: Int32
-    private let render: @Sendable () -> [UInt8]
     private let logger: Logger
 
-    init(host: String, port: Int, logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws {
-        self.render = render
+    /// Listens (before the privilege drop, with the other sockets: a port taken is
+    /// a start-up error); nothing is answered before `start(render:)`.
+    init(host: String, port: Int, logger: Logger) throws {
         self.logger = logger
         let fd: Int32
         do {
@@ -32,14 +32,15 @@ final class MetricsServer: @unchecked Sendable {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    func start() {
+    /// - Parameter render: the exposition's bytes, made at each scrape.
+    func start(render: @escaping @Sendable () -> [UInt8]) {
         let thread = Thread { [self] in
             while true {
                 guard let connection = StreamSocket.accept(listener) else {
                     sleep(1)
                     continue
                 }
-                serve(connection)
+                serve(connection, render)
                 close(connection)
             }
         }
@@ -47,7 +48,7 @@ final class MetricsServer: @unchecked Sendable {
         thread.start()
     }
 
-    private func serve(_ connection: Int32) {
+    private func serve(_ connection: Int32, _ render: () -> [UInt8]) {
         StreamSocket.setTimeouts(connection, receive: .seconds(5), send: .seconds(5))
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -7,7 +7,7 @@ import VigieRedis
 import VigieStore
 
 /// Store glue: which `StateStore` the daemon runs on (`[store] backend`), and
-/// what comes with it. Kept out of `Daemon` so start-up can be rearranged around it.
+/// what comes with it. Kept out of `SubmissionRole` so that its start-up reads as steps.
 ///
 /// - `sqlite` (one host): `SQLiteStateStore` at `[daemon] state_path`; the policy
 ///   counts in its own shards, as always.

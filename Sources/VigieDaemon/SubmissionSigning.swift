@@ -17,7 +17,7 @@ enum SubmissionSigning {
         guard !settings.keys.isEmpty else {
             throw StartError("[dkim.sign] in_submission = true but no [[dkim.sign.key]]: nothing to sign with (make a key with: vigiectl dkim keygen DOMAIN SELECTOR)")
         }
-        let keys = try SignDaemon.makeKeys(settings, loaded: settings.loadKeys())
+        let keys = try SignGlue.Keys.make(settings, loaded: settings.loadKeys())
         return MilterGlue.Signing(keys: ReloadableValue(keys), metrics: SignMetrics(), signForwarded: settings.signForwarded)
     }
 
@@ -31,7 +31,7 @@ enum SubmissionSigning {
         guard next.signing.inSubmission, !next.signing.keys.isEmpty else {
             throw StartError("[dkim.sign] in_submission was turned off or lost its keys: restart vigie to stop signing")
         }
-        let made = try SignDaemon.makeKeys(next.signing, loaded: next.signing.loadKeys())
+        let made = try SignGlue.Keys.make(next.signing, loaded: next.signing.loadKeys())
         signing.keys.replace { _ in made }
     }
 }

@@ -23,7 +23,7 @@ import Glibc
 /// DNS queries and failures. The role does not reload: a new Public Suffix List
 /// (Debian's publicsuffix package updated) is taken at the next start.
 /// DNS latency is `vigie_dns_seconds` (network lookups only).
-public enum InboundDaemon {
+public enum InboundRole {
     /// - Parameter publicSuffixList: loaded by the launcher before logging starts
     ///   (so a missing list is a configuration error), nil when DMARC is off.
     public static func run(configuration: VigieConfiguration, publicSuffixList: PublicSuffixList?, logger: Logger) throws {
@@ -31,6 +31,16 @@ public enum InboundDaemon {
         let inbound = configuration.inbound
         let authservID = inbound.authservID ?? ProcessInfo.processInfo.hostName
         let nameservers = inbound.nameservers  // parsed and checked by the configuration
+
+        // 1. As root: the sockets.
+        let milter = try StartupKit.listenForPostfix(InboundGlue.milterConfiguration(socket: inbound.socket.libmilterSpec),
+                                                     on: inbound.socket, daemon: daemon)
+        let metricsServer = try StartupKit.listenForMetrics(host: inbound.metricsHost, port: inbound.metricsPort,
+                                                            logger: logger)
+        // 2.
+        try Privileges.drop(to: daemon.user)
+
+        // 3. The resolver and the checks on it (libspf2, libopendkim), as the daemon user.
         let metrics = InboundMetrics()
         var resolverConfiguration = DNSResolver.Configuration(
             nameservers: nameservers, attemptTimeout: min(inbound.dnsTimeout, .seconds(3)), lookupTimeout: inbound.dnsTimeout)
@@ -39,34 +49,21 @@ public enum InboundDaemon {
         let spf = try SPFVerifier(resolver: resolver, receiver: authservID, checkTimeout: inbound.dnsTimeout)
         let dkim = try DKIMVerifier(resolver: resolver, limits: .init(maximumSignatures: inbound.maximumSignatures,
                                                                       timeout: inbound.dnsTimeout))
-        let policy = InboundPolicy(spf: inbound.spfActions)
-        var settings = InboundGlue.Settings(authservID: authservID, policy: policy, receivedSPF: inbound.receivedSPF)
+        var settings = InboundGlue.Settings(authservID: authservID, policy: InboundPolicy(spf: inbound.spfActions),
+                                            receivedSPF: inbound.receivedSPF)
         if inbound.dmarc {
             guard let publicSuffixList else { throw StartError("DMARC is on but no Public Suffix List was loaded") }
             settings.dmarc = DMARCEvaluator(publicSuffixList: publicSuffixList)
             settings.dmarcActions = inbound.dmarcActions
             settings.dnsTimeout = inbound.dnsTimeout
         }
+
+        // 4. The glue, then the servers.
         let glue = InboundGlue(settings: settings, spf: spf, dkim: dkim, dmarcRecords: ResolverDMARCRecords(resolver: resolver),
                                logger: logger, metrics: metrics)
-
-        let socket = inbound.socket.libmilterSpec
-        let server = try MilterServer(configuration: InboundGlue.milterConfiguration(socket: socket)) { glue.makeSession() }
-        try Daemon.prepareSocketDirectory(socket: inbound.socket, daemon: daemon)
-        try server.open()
-        if case .unix(let path) = inbound.socket {
-            try Privileges.shareSocket(path: path, owner: daemon.user, group: daemon.socketGroup)
-        }
-        var metricsServer: MetricsServer?
-        if let host = inbound.metricsHost, let port = inbound.metricsPort {
-            metricsServer = try MetricsServer(host: host, port: port, logger: logger) {
-                glue.metrics.exposition(resolver: resolver)
-            }
-        }
-        try Privileges.drop(to: daemon.user)
-        metricsServer?.start()
+        metricsServer?.start { metrics.exposition(resolver: resolver) }
         logger.info("started", metadata: [
-            "version": "\(VigieVersion.current)", "role": "inbound", "socket": "\(socket)",
+            "version": "\(VigieVersion.current)", "role": "inbound", "socket": "\(inbound.socket.libmilterSpec)",
             "authserv_id": "\(authservID)",
             "nameservers": "\(nameservers.isEmpty ? "/etc/resolv.conf" : nameservers.map(\.description).joined(separator: ","))",
             "libmilter": "\(MilterServer.libraryVersion)",
@@ -75,12 +72,7 @@ public enum InboundDaemon {
             "dkim_key_cache": "\(DKIMKeyCache.isActive ? "on" : "off")",
             "dmarc": "\(publicSuffixList.map { "on (\(inbound.publicSuffixListPath): \($0.icannRules) ICANN and \($0.privateRules) private rules; quarantine \(inbound.dmarcActions.quarantine.rawValue), reject \(inbound.dmarcActions.reject.rawValue))" } ?? "off")",
         ])
-        try server.run()
+        try milter.run { glue.makeSession() }
         logger.info("stopped", metadata: ["role": "inbound"])
     }
-}
-
-struct StartError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import MilterTransport
-import Synchronization
 import VigieConfig
 import VigieControl
 import VigieCore
@@ -10,48 +9,35 @@ import VigieStore
 import Glibc
 #endif
 
-/// Starts Vigie from a loaded configuration: opens what needs root, drops
-/// privileges, restores state, and serves Postfix until SIGTERM.
+/// The submission role (`vigie`, `vigie --role submission`): send limits for
+/// members' mail on `[daemon] socket`, the control socket `vigiectl` talks to, the
+/// SRS lookup services, the state store. Serves Postfix until SIGTERM.
 ///
-/// Order matters: signals are blocked before any thread exists (libmilter's own
-/// signal thread must be the one to receive SIGTERM), sockets are opened as root,
-/// the state file is opened after dropping root so it belongs to the daemon user.
-public enum Daemon {
+/// Order matters (`StartupKit`): signals were blocked before any thread existed
+/// (`Launcher.prepareProcess`: libmilter's signal thread must be the one to receive
+/// SIGTERM), every socket and the SRS secrets are opened as root, the state file
+/// after dropping root so it belongs to the daemon user.
+public enum SubmissionRole {
     public static func run(configuration: VigieConfiguration, configPath: String, logger: Logger) throws {
         let clock = SystemTimeSource()
         let daemon = configuration.daemon
-
-        let milterConfiguration = MilterGlue.milterConfiguration(socket: daemon.socket.libmilterSpec,
-                                                                 signs: configuration.signing.inSubmission)
-        let glueBox = LateBox<MilterGlue>()
-        let server = try MilterServer(configuration: milterConfiguration) { glueBox.value!.makeSession() }
-        try prepareSocketDirectory(socket: daemon.socket, daemon: daemon)
-        try server.open()
-        if case .unix(let path) = daemon.socket {
-            try Privileges.shareSocket(path: path, owner: daemon.user, group: daemon.socketGroup)
-        }
-
         let startedAt = clock.now()
-        let policyBox = LateBox<ControlHandler>()
+
+        // 1. As root: the sockets, and the SRS secrets (mode 0600, root's).
+        let milter = try StartupKit.listenForPostfix(
+            MilterGlue.milterConfiguration(socket: daemon.socket.libmilterSpec, signs: configuration.signing.inSubmission),
+            on: daemon.socket, daemon: daemon)
         let control = try ControlServer(path: daemon.controlSocket, adminGroup: daemon.adminGroup, owner: daemon.user,
-                                        logger: logger) { request, actor in
-            policyBox.value?.handle(request, actor: actor) ?? .failure("vigie is starting, try again in a moment")
-        }
+                                        logger: logger)
+        let srs = try SRSServices.open(settings: configuration.srs, logger: logger)
+        let metricsServer = try StartupKit.listenForMetrics(host: configuration.metrics.listenHost,
+                                                            port: configuration.metrics.listenPort, logger: logger)
 
-        let srs = try SRSServices.open(settings: configuration.srs, logger: logger)  // sockets and secrets need root
-
-        let metricsBox = LateBox<VigieMetrics>()
-        let signingMetrics = LateBox<SignMetrics>()
-        let policyForMetrics = LateBox<SendPolicy>()
-        var metricsServer: MetricsServer?
-        if let host = configuration.metrics.listenHost, let port = configuration.metrics.listenPort {
-            metricsServer = try MetricsServer(host: host, port: port, logger: logger) {
-                guard let metrics = metricsBox.value, let policy = policyForMetrics.value else { return [] }
-                return metrics.exposition(policy: policy, srs: srs?.table.statistics) + (signingMetrics.value?.exposition() ?? [])
-            }
-        }
+        // 2.
         try Privileges.drop(to: daemon.user)
 
+        // 3. As the daemon user: the store (its files are the user's), the policy with
+        // the state restored, the signing keys of in_submission (0600, the user's).
         let stores = try StoreComposition.open(configuration: configuration)
         let notifier = LockNotifier(settings: notifierSettings(configuration), logger: logger)
         let metrics = VigieMetrics()
@@ -61,21 +47,18 @@ public enum Daemon {
                                 sharedCounting: stores.sharedCounting)
         try policy.restore()
         stores.start(policy: policy, metrics: metrics, logger: logger)
-        metricsBox.value = metrics
-        policyForMetrics.value = policy
+        let signing = try SubmissionSigning.make(configuration)
 
-        let signing = try SubmissionSigning.make(configuration)  // keys read as the daemon user
-        signingMetrics.value = signing?.metrics
+        // 4. The glue, what reloads it and what answers vigiectl; then every server.
         let glue = MilterGlue(policy: policy, settings: glueSettings(configuration), logger: logger, clock: clock,
                               metrics: metrics, signing: signing)
-        glueBox.value = glue
         let reloader = ConfigReloader(path: configPath, running: configuration, logger: logger,
                                       prepare: { next in try SubmissionSigning.reload(signing, with: next, logger: logger) }) { next in
             policy.reload(settings: next.policy)
             glue.reload(glueSettings(next))
             notifier.reload(notifierSettings(next))
         }
-        policyBox.value = ControlHandler(
+        let controlHandler = ControlHandler(
             policy: policy, metrics: metrics, normalizer: { glue.settings.normalizer }, reload: { try reloader.reload() }
         ) {
             DaemonStatus(version: VigieVersion.current, pid: getpid(), startedAt: startedAt,
@@ -89,15 +72,19 @@ public enum Daemon {
 
         let flusher = CounterFlusher(policy: policy, interval: daemon.flushInterval)
         flusher.start()
-        control.start()
+        control.start { request, actor in controlHandler.handle(request, actor: actor) }
         srs?.start(logger: logger)
-        metricsServer?.start()
+        metricsServer?.start {
+            metrics.exposition(policy: policy, srs: srs?.table.statistics) + (signing?.metrics.exposition() ?? [])
+        }
         logger.info("started", metadata: [
             "version": "\(VigieVersion.current)", "socket": "\(daemon.socket.libmilterSpec)",
             "state": "\(stores.location)", "locks": "\(policy.activeLocks().count)",
             "accounts": "\(policy.trackedAccounts)", "libmilter": "\(MilterServer.libraryVersion)",
         ])
-        try server.run()
+        try milter.run { glue.makeSession() }
+
+        // Stopped (SIGTERM): what is in memory goes to the store, then the store closes.
         for lock in flusher.stopAndFlush() {
             // Loud: this lock is in no file, and the next start will not enforce it.
             logger.critical("lock not stored: lost at this stop; lock the account again once the state store works", metadata: [
@@ -133,28 +120,5 @@ public enum Daemon {
             notifyMember: configuration.notify.member, memberDomain: configuration.notify.memberDomain,
             sendmail: configuration.notify.sendmail, from: configuration.notify.from,
             postfixConfigDirectory: configuration.postfix.configDirectory, contact: configuration.notices.contact)
-    }
-
-    /// The unix socket's directory (e.g. /var/spool/postfix/vigie) must exist and
-    /// belong to the daemon user so it can be recreated on restart. A directory that
-    /// already exists is left as its admin set it: it may be shared.
-    static func prepareSocketDirectory(socket: MilterSocketAddress, daemon: DaemonSettings) throws {
-        guard case .unix(let path) = socket else { return }
-        let directory = (path as NSString).deletingLastPathComponent
-        guard !FileManager.default.fileExists(atPath: directory) else { return }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if geteuid() == 0, let user = UnixUser.lookup(name: daemon.user) {
-            chown(directory, user.uid, UnixUser.groupID(named: daemon.socketGroup) ?? user.gid)
-            chmod(directory, 0o750)
-        }
-    }
-}
-
-/// Holds a value set once after start-up, read from other threads.
-private final class LateBox<Value: Sendable>: Sendable {
-    private let storage = Mutex<Value?>(nil)
-    var value: Value? {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
     }
 }
