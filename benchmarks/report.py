@@ -356,6 +356,13 @@ if store_rows:
             "errors": sum(r["outcomes"].get("error", 0) for r in rs),
             "outcomes": {k: sum(r["outcomes"].get(k, 0) for r in rs) for k in {k for r in rs for k in r["outcomes"]}},
         }
+        if all("vigie_cpu_seconds" in r for r in rs):
+            # CPU per message sent (warm-up included, as the CPU figures include it).
+            def per_message(key):
+                return med([r[key] / (r["messages"] + r["warmup"]) * 1e6 for r in rs])
+            summary[f"{label}@{c}"]["cpu_us_per_message"] = {
+                "vigie": per_message("vigie_cpu_seconds"), "redis-server": per_message("redis_cpu_seconds"),
+                "generator": per_message("cpu_seconds")}
     out["redis"] = summary
     table = ["## Redis store vs SQLite store, over the milter wire (MilterLoad, no MTA)", "",
              "The same release `vigie`, once on `[store] backend = \"sqlite\"` (counting in memory), once on "
@@ -380,6 +387,24 @@ if store_rows:
         if c == 1:
             target("Redis store p50 decision < 0.5 ms on loopback (issue 12)", rd['decision_p50_ms'] < 0.5,
                    f"{rd['decision_p50_ms']:.3f} ms", "redis table")
+    cpu_rows = []
+    for c in (1, 8, 64):
+        sq, rd = summary.get(f"store-sqlite@{c}"), summary.get(f"store-redis@{c}")
+        if not sq or not rd or "cpu_us_per_message" not in sq or "cpu_us_per_message" not in rd:
+            continue
+        a, b = sq["cpu_us_per_message"], rd["cpu_us_per_message"]
+        total_a, total_b = sum(a.values()), sum(b.values())
+        cpu_rows.append(f"| {c} | {a['vigie']:.0f} + {a['generator']:.0f} = {total_a:.0f} | "
+                        f"{b['vigie']:.0f} + {b['redis-server']:.0f} + {b['generator']:.0f} = {total_b:.0f} | "
+                        f"{total_a / total_b:.2f}× | {total_a / (total_b - b['redis-server']):.2f}× |")
+    if cpu_rows:
+        table += ["", "Where the cores went, CPU µs per message (utime + stime over each run, warm-ups included, "
+                      "medians). When the two cores are saturated (c=8 and c=64 here), throughput is bounded by the "
+                      "CPU all processes spend per message: SQLite total / Redis total is the ratio the Redis store "
+                      "can reach on this machine, and the last column the ratio with redis-server's CPU on another "
+                      "machine (a Redis shared by several hosts is off at least one of them).", "",
+                  "| c | SQLite: vigie + generator | Redis: vigie + redis-server + generator | CPU bound here | "
+                  "bound with redis-server elsewhere |", "|---|---|---|---|---|"] + cpu_rows
     server = next((r for r in rows if r["section"] == "redis-server"), None)
     if server:
         out["redis_server"] = server

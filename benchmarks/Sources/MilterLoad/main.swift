@@ -210,9 +210,15 @@ for r in all { for (k, v) in r.outcomes { outcomes[k, default: 0] += v } }
 let errors = Array(all.flatMap(\.errors).prefix(5))
 let start = measuredStart.withLock { $0 } ?? end
 let seconds = Double(end - start) / 1e9
+// The generator's own CPU (warm-up included), so that a run can say where the
+// machine's cores went: on 2 cores at c=8 every process competes for them.
+var usage = rusage()
+getrusage(RUSAGE_SELF, &usage)
+let cpuSeconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+    + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 let report: [String: Any] = [
     "label": options.label, "socket": options.socket, "concurrency": options.concurrency,
-    "messages": latencies.count, "seconds": seconds,
+    "messages": latencies.count, "seconds": seconds, "cpu_seconds": cpuSeconds,
     "messages_per_second": seconds > 0 ? Double(latencies.count) / seconds : 0,
     "latency_ms": latencySummary(sortedNanos: latencies),
     "decision_ms": latencySummary(sortedNanos: all.flatMap(\.decisions).sorted()),
