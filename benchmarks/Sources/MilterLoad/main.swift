@@ -213,7 +213,7 @@ let seconds = Double(end - start) / 1e9
 // The generator's own CPU (warm-up included), so that a run can say where the
 // machine's cores went: on 2 cores at c=8 every process competes for them.
 var usage = rusage()
-getrusage(RUSAGE_SELF, &usage)
+getrusage(RUSAGE_SELF.rawValue, &usage)
 let cpuSeconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
     + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 let report: [String: Any] = [
