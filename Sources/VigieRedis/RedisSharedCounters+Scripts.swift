@@ -17,10 +17,10 @@
 /// "recipients"), role ("limit" or "burst"); the check adds "count refusal" (0/1)
 /// at the end, the commit the same flag, and the add the number of messages. The
 /// hash holds `NAME:s`, `NAME:p`, `NAME:c` per window and `refusals`.
-/// Reply, flat (integers parse cheaply; an array per window cost the client more
-/// than the round trip): {verdict, now, refusals, longest window, then per window,
-/// in the order sent, start, previous, current, fits} with verdict "accept",
-/// "refuse" or "burst".
+/// Reply: {verdict, now, refusals, longest window, windows} with verdict "accept",
+/// "refuse" or "burst", and windows one string of decimal numbers separated by
+/// spaces, per window in the order sent: start, previous, current, fits (an array
+/// per window, then one integer each, cost the client more than the round trip).
 extension RedisSharedCounters {
     private static let common = """
         -- Locals, not globals: each global or math.* use is a table lookup in Lua 5.1.
@@ -78,12 +78,15 @@ extension RedisSharedCounters {
           if length > longest then longest = length end
         end
         local refusals = tonumber(saved[3 * count + 1]) or 0
+        -- The windows in one string of numbers: 40 integers in a reply are 40 reply
+        -- objects for hiredis to allocate and free on the daemon's side (callgrind).
         local function reply(verdict)
-          local out = {verdict, now, refusals, longest}
+          local out = {}
           for i = 1, count do
-            out[4 * i + 1] = starts[i]; out[4 * i + 2] = previous[i]; out[4 * i + 3] = current[i]; out[4 * i + 4] = fits[i]
+            out[4 * i - 3] = format('%d', starts[i]); out[4 * i - 2] = previous[i]
+            out[4 * i - 1] = current[i]; out[4 * i] = fits[i]
           end
-          return out
+          return {verdict, now, refusals, longest, table.concat(out, ' ')}
         end
         -- Counts `messages` messages (nil: this one) and returns the fields that
         -- changed for HSET: every current, and start and previous of a window that

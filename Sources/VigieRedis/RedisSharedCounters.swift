@@ -75,6 +75,7 @@ public final class RedisSharedCounters: Sendable {
         }
     }
     private let nextConnection = Atomic<Int>(0)
+    private let windowEncodings = WindowEncodings()
 
     /// `connections`: the most connections concurrent decisions open (one is opened
     /// now, so that a wrong address or password fails the start; the others when
@@ -219,14 +220,7 @@ public final class RedisSharedCounters: Sendable {
         var arguments = RedisArguments(capacity: 40 * windows.count + 32)
         arguments.append(recipients)
         arguments.append(refusalThreshold ?? -1)
-        arguments.append(windows.count)
-        for window in windows {
-            arguments.append(window.name)
-            arguments.append(Int(window.length.milliseconds))
-            arguments.append(window.limit ?? -1)
-            arguments.append(window.metric.rawValue)
-            arguments.append(window.role.rawValue)
-        }
+        arguments.append(contentsOf: windowEncodings.encoded(windows).scriptArguments)
         arguments.append(contentsOf: extra)
         let key = keys.count(account.value)
         let started = ContinuousClock.now
@@ -246,12 +240,7 @@ public final class RedisSharedCounters: Sendable {
         var fields = RedisArguments(capacity: 32 * windows.count + 64)
         fields.append("HMGET")
         fields.append(keys.count(account.value))
-        for window in windows {
-            fields.append(window.name, ":s")
-            fields.append(window.name, ":p")
-            fields.append(window.name, ":c")
-        }
-        fields.append("refusals")
+        fields.append(contentsOf: windowEncodings.encoded(windows).fields)
         let started = ContinuousClock.now
         let replies = try explained(doing) { [fields] () throws(RedisError) -> [RedisReply] in
             try withConnection(since: started) { redis, left throws(RedisError) -> [RedisReply] in
@@ -348,27 +337,71 @@ public final class RedisSharedCounters: Sendable {
         }
     }
 
-    /// The scripts' flat reply: verdict, now, refusals, longest, then start,
-    /// previous, current and fits of each window in the order sent.
+    /// The scripts' reply: verdict, now, refusals, longest, then one string holding
+    /// start, previous, current and fits of each window in the order sent.
     private static func decided(from reply: RedisReply, windows count: Int) throws(RedisError) -> Decided {
-        guard let parts = reply.elements, parts.count == 4 + 4 * count, let verdictText = parts[0].text,
+        guard let parts = reply.elements, parts.count == 5, let verdictText = parts[0].text,
               let verdict = Outcome.Verdict(rawValue: verdictText), let now = integer(parts[1]),
-              let refusals = integer(parts[2]) else {
+              let refusals = integer(parts[2]), case .bulk(let packed) = parts[4] else {
             throw RedisError(.protocol, "the counting script answered \(reply)")
         }
         var counts: [SlidingWindowCount] = []
         var fits: [Bool] = []
         counts.reserveCapacity(count)
         fits.reserveCapacity(count)
-        for index in 0..<count {
-            let base = 4 + 4 * index
-            guard let start = integer(parts[base]), let previous = integer(parts[base + 1]),
-                  let current = integer(parts[base + 2]), let fit = integer(parts[base + 3]) else {
+        var numbers = DecimalFields(packed)
+        for _ in 0..<count {
+            guard let start = numbers.next(), let previous = numbers.next(), let current = numbers.next(),
+                  let fit = numbers.next() else {
                 throw RedisError(.protocol, "the counting script answered \(reply)")
             }
             counts.append(SlidingWindowCount(windowStart: start, previous: UInt32(clamping: previous), current: UInt32(clamping: current)))
             fits.append(fit != 0)
         }
+        guard numbers.isAtEnd else { throw RedisError(.protocol, "the counting script answered \(reply)") }
         return Decided(verdict: verdict, now: now, refusalsInARow: Int(refusals), counts: counts, fits: fits)
+    }
+}
+
+/// Decimal integers separated by single spaces, read one at a time from the bytes
+/// (the counting scripts' windows), without a `String` or an array per number.
+struct DecimalFields {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var isAtEnd: Bool { index >= bytes.count }
+
+    /// The next number; nil at the end or on anything but `-?[0-9]{1,18}` followed
+    /// by a space and another number, or by the end (then nothing is consumed).
+    mutating func next() -> Int64? {
+        let begin = index
+        guard let number = read() else {
+            index = begin  // nothing taken: not at the end after a bad number
+            return nil
+        }
+        return number
+    }
+
+    private mutating func read() -> Int64? {
+        guard index < bytes.count else { return nil }
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        var value: Int64 = 0
+        var digits = 0
+        while index < bytes.count, bytes[index] != UInt8(ascii: " ") {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        if index < bytes.count {
+            index += 1  // the space
+            guard index < bytes.count else { return nil }  // a trailing space
+        }
+        return negative ? -value : value
     }
 }

@@ -360,9 +360,11 @@ final class SilentListener {
             worst = max(worst, elapsed)
             #expect(outcome == nil || outcome == .timeout)
         }
-        // AUTH and SELECT each wait up to 0.25 s for the sleeping server: 0.5 s with
-        // a timeout per step; the budget stops the whole at 0.3 s.
-        #expect(worst < 0.38, "took \(worst) s with a 300 ms budget per call")
+        // AUTH and SELECT each wait up to 0.25 s for the sleeping server: at least
+        // 0.5 s with a timeout per step; the budget stops the whole at 0.3 s (the
+        // bound is the per-step floor, not 0.3 s and a guess at the scheduler's delay,
+        // which a loaded machine exceeds).
+        #expect(worst < 0.5, "took \(worst) s with a 300 ms budget per call")
     }
 
     @Test func aScriptLoadAndItsRunShareOneTimeout() throws {
@@ -382,7 +384,8 @@ final class SilentListener {
             worst = max(worst, elapsed)
             #expect(outcome == nil || outcome == .timeout)
         }
-        #expect(worst < 0.38, "took \(worst) s with a 300 ms budget")
+        // SCRIPT LOAD then EVALSHA, 0.25 s each: at least 0.5 s with a timeout per step.
+        #expect(worst < 0.5, "took \(worst) s with a 300 ms budget")
     }
 
     @Test func aBulkCallMayAskForMore() throws {
