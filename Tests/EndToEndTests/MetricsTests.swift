@@ -23,7 +23,7 @@ struct MetricsTests {
         #expect(vigie.metric("vigie_messages_total{verdict=\"over_limit\"}", in: text) == 2)
         #expect(vigie.metric("vigie_messages_total{verdict=\"quarantined\"}", in: text) == 1)
         #expect(vigie.metric("vigie_messages_total{verdict=\"locked\"}", in: text) == 1)
-        #expect(vigie.metric("vigie_messages_total{verdict=\"inbound\"}", in: text) == 2)
+        #expect(vigie.metric("vigie_messages_total{verdict=\"external\"}", in: text) == 2)
         #expect(vigie.metric("vigie_refusals_total{limit=\"messages_per_minute\"}", in: text) == 2)
         #expect(vigie.metric("vigie_locks_total{by=\"burst\"}", in: text) == 1)
         #expect(vigie.metric("vigie_quarantined_total", in: text) == 1)

@@ -123,7 +123,7 @@ struct RelayTests {
                                             timeout: 20)
 
         let metrics = try vigie.scrapeMetrics()
-        #expect(vigie.metric("vigie_messages_total{verdict=\"inbound\"}", in: metrics) == 10, "\(metrics)")
+        #expect(vigie.metric("vigie_messages_total{verdict=\"external\"}", in: metrics) == 10, "\(metrics)")
         #expect(!vigie.log().contains("account=alice"))
     }
 }
