@@ -134,15 +134,24 @@ enum MilterRegistration {
     }
 }
 
+/// What `smfi_setpriv` holds for a connection: its handler, already as the
+/// existential the callbacks call. Keeping the handler itself there (as AnyObject)
+/// made every callback cast it back with `as! any MilterSessionHandler`, a dynamic
+/// cast through the runtime's conformance lookup, fifteen times a message.
+private final class HandlerBox {
+    let handler: any MilterSessionHandler
+    init(_ handler: any MilterSessionHandler) { self.handler = handler }
+}
+
 /// The handler of a connection, created at its first callback.
 private func handler(_ ctx: OpaquePointer?) -> (any MilterSessionHandler)? {
     guard let ctx else { return nil }
     if let raw = smfi_getpriv(ctx) {
-        return (Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! any MilterSessionHandler)
+        return Unmanaged<HandlerBox>.fromOpaque(raw).takeUnretainedValue().handler
     }
     guard let make = MilterRegistration.sessions.load()?.make else { return nil }
     let made = make()
-    smfi_setpriv(ctx, Unmanaged.passRetained(made as AnyObject).toOpaque())
+    smfi_setpriv(ctx, Unmanaged.passRetained(HandlerBox(made)).toOpaque())
     return made
 }
 
@@ -248,16 +257,14 @@ private let milterEndOfMessage: @convention(c) (OpaquePointer?) -> sfsistat = { 
 
 private let milterAbort: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
     guard let ctx, let raw = smfi_getpriv(ctx) else { return SMFIS_CONTINUE }
-    let session = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! any MilterSessionHandler
-    session.abort(context: MilterContext(ctx))
+    Unmanaged<HandlerBox>.fromOpaque(raw).takeUnretainedValue().handler.abort(context: MilterContext(ctx))
     return SMFIS_CONTINUE
 }
 
 private let milterClose: @convention(c) (OpaquePointer?) -> sfsistat = { ctx in
     guard let ctx, let raw = smfi_getpriv(ctx) else { return SMFIS_CONTINUE }
     smfi_setpriv(ctx, nil)
-    let session = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue() as! any MilterSessionHandler
-    session.close()
+    Unmanaged<HandlerBox>.fromOpaque(raw).takeRetainedValue().handler.close()
     return SMFIS_CONTINUE
 }
 

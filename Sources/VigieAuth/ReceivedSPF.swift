@@ -17,13 +17,26 @@ public enum ReceivedSPF {
         case .temperror: "\(receiver): temporary error checking \(subject)"
         case .permerror: "\(receiver): permanent error in the SPF record of \(subject)"
         }
-        var pairs = ["client-ip=\(AuthenticationResults.propertyValue(spf.clientIP))"]
+        // Appended to one byte buffer: as interpolated pairs joined, this header cost
+        // more than the Authentication-Results one (callgrind).
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        out += spf.result.rawValue.utf8
+        out.append(UInt8(ascii: " "))
+        AuthenticationResults.appendComment(explanation, to: &out)
+        out += "\n\tclient-ip=".utf8
+        AuthenticationResults.appendPropertyValue(spf.clientIP, to: &out)
         if spf.identity == .mailFrom {
-            pairs.append("envelope-from=\(AuthenticationResults.quoted(spf.checkedAddress))")
+            out += "; envelope-from=".utf8
+            AuthenticationResults.appendQuoted(spf.checkedAddress, scalarLimit: .max, to: &out)
         }
-        pairs.append("helo=\(AuthenticationResults.propertyValue(spf.helo))")
-        pairs.append("receiver=\(AuthenticationResults.propertyValue(receiver))")
-        pairs.append("identity=\(spf.identity.rawValue)")
-        return "\(spf.result.rawValue) \(AuthenticationResults.comment(explanation))\n\t" + pairs.joined(separator: "; ") + ";"
+        out += "; helo=".utf8
+        AuthenticationResults.appendPropertyValue(spf.helo, to: &out)
+        out += "; receiver=".utf8
+        AuthenticationResults.appendPropertyValue(receiver, to: &out)
+        out += "; identity=".utf8
+        out += spf.identity.rawValue.utf8
+        out.append(UInt8(ascii: ";"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

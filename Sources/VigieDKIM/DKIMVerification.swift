@@ -75,7 +75,16 @@ public final class DKIMVerification {
     }
 
     public func header(name: String, value: String) {
-        header(Array("\(name):\(value.hasPrefix(" ") || value.hasPrefix("\t") ? "" : " ")\(value)".utf8))
+        guard !done, handle != nil else { return }
+        // "Name: value" laid out as bytes once (an interpolated String turned into an
+        // array was a copy more, and a Character walk for hasPrefix).
+        var field: [UInt8] = []
+        field.reserveCapacity(name.utf8.count + value.utf8.count + 2)
+        field += name.utf8
+        field.append(UInt8(ascii: ":"))
+        if let first = value.utf8.first, first == 0x20 || first == 0x09 {} else { field.append(0x20) }
+        field += value.utf8
+        header(field)
     }
 
     public func endOfHeaders() {
@@ -120,14 +129,17 @@ public final class DKIMVerification {
 
     /// "DKIM-Signature:" in any case, compared as bytes (this runs on every field).
     static func isSignatureField(_ field: [UInt8]) -> Bool {
-        let name = Array("dkim-signature:".utf8)
-        guard field.count >= name.count else { return false }
-        for index in 0..<name.count {
-            let byte = field[index]
-            let lower = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
-            if lower != name[index] { return false }
+        // A StaticString: no array made for each field.
+        let name: StaticString = "dkim-signature:"
+        guard field.count >= name.utf8CodeUnitCount else { return false }
+        return name.withUTF8Buffer { wanted in
+            for index in 0..<wanted.count {
+                let byte = field[index]
+                let lower = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+                if lower != wanted[index] { return false }
+            }
+            return true
         }
-        return true
     }
 
     /// Ends the message: fetches keys (bounded by `Limits.timeout`) and checks

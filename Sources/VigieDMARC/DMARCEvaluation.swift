@@ -22,7 +22,9 @@ public struct DMARCIdentifiers: Sendable, Hashable {
             switch spf.identity {
             case .helo: spfDomain = spf.helo
             case .mailFrom:
-                spfDomain = spf.checkedAddress.lastIndex(of: "@").map { String(spf.checkedAddress[spf.checkedAddress.index(after: $0)...]) }
+                // On the bytes: "@" is ASCII, and a Character search walks graphemes.
+                let address = spf.checkedAddress
+                spfDomain = address.utf8.lastIndex(of: UInt8(ascii: "@")).map { String(address[address.utf8.index(after: $0)...]) }
             }
         }
         let passing = dkim?.signatures.filter { $0.result == .pass }.map(\.domain) ?? []

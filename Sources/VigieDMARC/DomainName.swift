@@ -9,6 +9,7 @@ public enum DomainName {
     /// The name in the form above, or nil when it cannot be one (empty label, a
     /// label over 63 bytes, a byte that no host name has, a domain literal).
     public static func normalized(_ text: some StringProtocol) -> String? {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return normalizedASCII(text.utf8) }
         var name = Substring(text)
         if name.hasSuffix(".") { name = name.dropLast() }
         guard !name.isEmpty, name.utf8.count <= 1000 else { return nil }
@@ -19,6 +20,37 @@ public enum DomainName {
         }
         let joined = labels.joined(separator: ".")
         return joined.utf8.count <= 253 ? joined : nil
+    }
+
+    /// `normalized` for an all-ASCII name, the common case (every From domain,
+    /// every DKIM d= and SPF domain of a message): one pass over the bytes into one
+    /// buffer. Splitting the name into labels as Characters and joining them again
+    /// cost several thousand instructions a name (callgrind). Same rules as
+    /// `aLabel`'s ASCII branch, label by label.
+    static func normalizedASCII(_ utf8: some Collection<UInt8>) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count)
+        var labelLength = 0
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "."):
+                guard labelLength > 0 else { return nil }
+                labelLength = 0
+                bytes.append(byte)
+                continue
+            case 0x41...0x5A: bytes.append(byte | 0x20)
+            case 0x61...0x7A, 0x30...0x39, 0x2D, 0x5F: bytes.append(byte)
+            default: return nil
+            }
+            labelLength += 1
+            guard labelLength <= 63 else { return nil }
+        }
+        // One trailing dot is the root, not an empty label.
+        if labelLength == 0 {
+            guard bytes.count > 1 else { return nil }
+            bytes.removeLast()
+        }
+        return bytes.count <= 253 ? String(decoding: bytes, as: UTF8.self) : nil
     }
 
     /// One label, lower-cased, as an A-label when it holds non-ASCII characters.

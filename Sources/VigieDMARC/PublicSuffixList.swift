@@ -85,13 +85,24 @@ public struct PublicSuffixList: Sendable, Equatable {
 
     /// How many labels at the end of `name` (normalised) are its public suffix.
     func publicSuffixLabels(of name: String) -> Int {
-        // Start offsets of every suffix, longest first: the name, then after each dot.
+        publicSuffixLabels(of: name, labelStarts: Self.labelStarts(of: name))
+    }
+
+    /// Where each label of `name` starts, leftmost first: the name, then after each
+    /// dot. Found on the UTF-8 bytes: searching for "." as a Character walked
+    /// grapheme boundaries and was most of a lookup's cost (callgrind).
+    private static func labelStarts(of name: String) -> [String.Index] {
         var starts = [name.startIndex]
-        var index = name.startIndex
-        while let dot = name[index...].firstIndex(of: ".") {
-            index = name.index(after: dot)
+        let utf8 = name.utf8
+        var index = utf8.startIndex
+        while let dot = utf8[index...].firstIndex(of: UInt8(ascii: ".")) {
+            index = utf8.index(after: dot)
             starts.append(index)
         }
+        return starts
+    }
+
+    private func publicSuffixLabels(of name: String, labelStarts starts: [String.Index]) -> Int {
         let labelCount = starts.count
         for (position, start) in starts.enumerated() where exceptions.contains(String(name[start...])) {
             // The exception's own rule minus its leftmost label.
@@ -108,9 +119,9 @@ public struct PublicSuffixList: Sendable, Equatable {
 
     /// The organisational domain of an already normalised name (`DomainName`).
     public func organisationalDomain(of name: String) -> String {
-        let suffixLabels = publicSuffixLabels(of: name)
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count > suffixLabels else { return name }
-        return labels.suffix(suffixLabels + 1).joined(separator: ".")
+        let starts = Self.labelStarts(of: name)
+        let suffixLabels = publicSuffixLabels(of: name, labelStarts: starts)
+        guard starts.count > suffixLabels else { return name }
+        return String(name[starts[starts.count - suffixLabels - 1]...])
     }
 }

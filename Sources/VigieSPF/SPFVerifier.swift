@@ -85,7 +85,9 @@ public final class SPFVerifier: @unchecked Sendable {
         _ = SPF_request_set_env_from(request, checked)
 
         var response: UnsafeMutablePointer<SPF_response_t>? = nil
-        let checkedDomain = checked.split(separator: "@").last.map(String.init) ?? checked
+        // After the last "@", found on the bytes (a Character split walks graphemes);
+        // `checked` was validated above, so it has a domain after its last "@".
+        let checkedDomain = checked.utf8.lastIndex(of: UInt8(ascii: "@")).map { String(checked[checked.utf8.index(after: $0)...]) } ?? checked
         let (status, voids) = SPFVoidLookups.counting(domain: sender.isEmpty ? helo : checkedDomain) {
             DNSDeadline.withDeadline(ContinuousClock.now.advanced(by: checkTimeout)) {
                 SPF_request_query_mailfrom(request, &response)

@@ -30,6 +30,32 @@ import Testing
         #expect(resolver.statistics.queriesSent.load(ordering: .relaxed) == 0)
     }
 
+    /// `normalizedName` (one pass over the bytes) against its definition: lower case,
+    /// one trailing dot dropped, labels of 1...63 printable ASCII bytes but `\`, 253
+    /// bytes in all; the name itself when already so.
+    @Test func normalizedNamesMatchTheirDefinition() {
+        func reference(_ name: String) -> String? {
+            var trimmed = Substring(name)
+            if trimmed.hasSuffix(".") { trimmed = trimmed.dropLast() }
+            guard !trimmed.isEmpty, trimmed.utf8.count <= 253 else { return nil }
+            for label in trimmed.split(separator: ".", omittingEmptySubsequences: false) {
+                guard (1...63).contains(label.utf8.count),
+                      label.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") }) else { return nil }
+            }
+            return String(decoding: trimmed.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        let pieces = ["a", "B", "_dmarc", "Sel-1", ".", "..", " ", "\\", "é", "\u{7f}", String(repeating: "x", count: 63),
+                      String(repeating: "y", count: 64), "", "*", "\u{212A}"]
+        var names: [String] = []
+        for first in pieces { for second in pieces { for third in ["", ".", "example", "COM."] { names.append(first + second + third) } } }
+        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abc")
+        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abcd")
+        for name in names {
+            let normalized = try? DNSMessage.normalizedName(name)
+            #expect(normalized == reference(name), "\(name.debugDescription)")
+        }
+    }
+
     /// The lookup timeout, not the attempts, ends a lookup against a silent server:
     /// 50 attempts of 200 ms would take 10 s, the lookup stops at 500 ms. Checked by
     /// what the resolver did (queries sent) and by bounds a loaded machine keeps (never

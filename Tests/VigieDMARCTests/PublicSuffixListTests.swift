@@ -70,6 +70,32 @@ import Testing
         #expect(DomainName.normalized("ドメイン名例.jp") == "xn--eckwd4c7cu47r2wf.jp")
     }
 
+    /// The all-ASCII path (one pass over the bytes) gives what normalising label by
+    /// label (`aLabel`) gives, for names made of every kind of piece.
+    @Test func asciiNamesNormaliseAsLabelByLabel() {
+        func labelByLabel(_ text: String) -> String? {
+            var name = Substring(text)
+            if name.hasSuffix(".") { name = name.dropLast() }
+            guard !name.isEmpty else { return nil }
+            var labels: [String] = []
+            for label in name.split(separator: ".", omittingEmptySubsequences: false) {
+                guard let normalized = DomainName.aLabel(label) else { return nil }
+                labels.append(normalized)
+            }
+            let joined = labels.joined(separator: ".")
+            return joined.utf8.count <= 253 ? joined : nil
+        }
+        let pieces = ["a", "Z", "_mail", "x-1", ".", "..", " ", "@", "[1]", String(repeating: "q", count: 63),
+                      String(repeating: "q", count: 64), "", "\u{0}", "~"]
+        var names: [String] = []
+        for first in pieces { for second in pieces { for third in ["", ".", "Example", "org."] { names.append(first + second + third) } } }
+        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abc")
+        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abcd")
+        for name in names {
+            #expect(DomainName.normalized(name) == labelByLabel(name), "\(name.debugDescription)")
+        }
+    }
+
     @Test func namesThatCannotBeDomains() {
         for text in ["", ".", "a..b", "[192.0.2.1]", "a b.com", "exa\u{0}mple.com", String(repeating: "a", count: 64) + ".com",
                      Array(repeating: "abcdefghi", count: 26).joined(separator: ".")] {

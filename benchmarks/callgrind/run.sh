@@ -10,7 +10,8 @@
 #   submission  the vigie daemon per milter session (MilterLoad, 1 connection, 1,000
 #               accounts, RCPT + end of message as Postfix sends them)
 #   noopmin     the C no-op libmilter filter with Vigie's stages, same load: the floor
-#   inbound     vigie --role inbound per DKIM-signed 4 KB message (SPF, DKIM, headers)
+#   inbound     vigie --role inbound per DKIM-signed 4 KB message (SPF, DKIM, DMARC, headers)
+#   noopin      the no-op C filter with the inbound role's stages, same message: its floor
 #   unsigned    the vigie daemon per session of a member's 4 KB message whose From no
 #               key signs (MilterLoad --message), signing off
 #   unsigned-signing  the same with [dkim.sign] in_submission: what signing inside the
@@ -45,7 +46,8 @@ load="$here/.build-bench/release/MilterLoad"
 policy="$here/.build-bench/release/PolicyMemory"
 noopmin="$here/.build-noop/noop-milter-min"
 noopsign="$here/.build-noop/noop-milter-sign"
-for binary in "$vigie" "$load" "$noopmin" "$noopsign"; do
+noopin="$here/.build-noop/noop-milter-in"
+for binary in "$vigie" "$load" "$noopmin" "$noopsign" "$noopin"; do
     [ -x "$binary" ] || { echo "missing $binary: run benchmarks/run first" >&2; exit 2; }
 done
 work=$(mktemp -d /tmp/vigie-callgrind-XXXXXX)
@@ -237,7 +239,8 @@ CONF
 nsd -d -c "$work/nsd/nsd.conf" > "$work/nsd/out" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do grep -qs "nsd started" "$work/nsd/nsd.log" "$work/nsd/out" && break; sleep 0.2; done
-measure inbound "unix:$work/inbound.sock" --client-ip 127.0.0.1 --client-name mail.vigie-bench.example \
-    --helo mail.vigie-bench.example --sender alice@vigie-bench.example --no-auth \
-    --message "$here/e2e-fixtures/signed-4k.eml" -- "$v" --config "$work/vigie.toml" --role inbound
+inbound=(--client-ip 127.0.0.1 --client-name mail.vigie-bench.example --helo mail.vigie-bench.example
+         --sender alice@vigie-bench.example --no-auth --message "$here/e2e-fixtures/signed-4k.eml")
+measure inbound "unix:$work/inbound.sock" "${inbound[@]}" -- "$v" --config "$work/vigie.toml" --role inbound
 [ ! -f "$work/inbound.json" ] || grep -q "dkim=pass" "$work/inbound.json" || echo "warning: the inbound runs did not report dkim=pass" >&2
+measure noopin "unix:$work/noopin.sock" "${inbound[@]}" -- "$noopin" "unix:$work/noopin.sock"
