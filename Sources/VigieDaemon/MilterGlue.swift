@@ -344,9 +344,11 @@ final class SubmissionSession: MilterSessionHandler {
         switch verdict {
         case .accept:
             glue.metrics.accepted.increment()
+            // The values as they are, not interpolated: "\(x)" built a new String for
+            // each on every message.
             glue.logger.info("accepted", metadata: [
-                "queue.id": "\(queueID)", "account": "\(message.account)", "path": "\(message.path.rawValue)",
-                "recipients": "\(message.recipients)",
+                "queue.id": .string(queueID), "account": .string(message.account.value),
+                "path": .string(message.path.rawValue), "recipients": .string(String(message.recipients)),
             ])
             message.signer?.finish(context: context, queueID: queueID)
             return .continue
