@@ -50,7 +50,9 @@ public struct AccountNormalizer: Sendable {
     public func account(forLogin login: String) -> AccountName? {
         // Nearly every login is already a bare, lower-case ASCII name: take it as it
         // is, without the copies the general case below makes.
-        if !login.isEmpty, login.utf8.count <= Self.maximumLoginBytes, !login.utf8.contains(where: Self.needsNormalizing) {
+        var bytes = login
+        if !login.isEmpty, login.utf8.count <= Self.maximumLoginBytes,
+           !bytes.withUTF8({ $0.contains(where: Self.needsNormalizing) }) {  // a buffer scan, not UTF8View's iterator
             return AccountName(normalized: login)
         }
         return try? normalize(login: login).get()

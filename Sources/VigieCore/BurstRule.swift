@@ -48,12 +48,31 @@ public struct Exemptions: Sendable, Equatable {
 
     public func isExempt(recipient raw: String) -> Bool {
         if recipients.isEmpty { return false }
-        var address = EnvelopeAddress.strip(raw)
-        if let entries = asciiRecipients, let answer = address.withUTF8({ Self.matches($0, entries) }) { return answer }
-        let lowered = address.lowercased()
+        if let entries = asciiRecipients {
+            // Stripped as bytes, in place: `EnvelopeAddress.strip` makes a new String of
+            // every `<address>` that RCPT carries (an allocation per recipient).
+            var raw = raw
+            if let answer = raw.withUTF8({ Self.matches(Self.stripped($0), entries) }) { return answer }
+        }
+        let lowered = EnvelopeAddress.strip(raw).lowercased()
         if recipients.contains(lowered) { return true }
         guard let at = lowered.utf8.lastIndex(of: UInt8(ascii: "@")) else { return false }
         return recipients.contains(String(lowered[..<at]))
+    }
+
+    /// `EnvelopeAddress.strip` on bytes: blanks, then one `<` and one `>`, then blanks.
+    private static func stripped(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = 0, end = bytes.count
+        func trim() {
+            while start < end, isBlank(bytes[start]) { start += 1 }
+            while start < end, isBlank(bytes[end - 1]) { end -= 1 }
+        }
+        trim()
+        if start < end, bytes[start] == UInt8(ascii: "<") { start += 1 }
+        if start < end, bytes[end - 1] == UInt8(ascii: ">") { end -= 1 }
+        trim()
+        return UnsafeBufferPointer(rebasing: bytes[start..<end])
     }
 
     /// Whether an ASCII address is one of `entries` (lower-case ASCII), as a whole or

@@ -223,8 +223,8 @@ final class SubmissionSession: MilterSessionHandler {
     }
 
     func envelopeRecipient(arguments: [String], context: MilterContext) -> MilterResponse {
-        let started = ContinuousClock.now
-        defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
+        let started = DecisionHistogram.start()
+        defer { glue.metrics.decisionSeconds.record(since: started) }
         // Postfix stops calling for a message once it was answered "accept", and a
         // transaction ends at end of message or abort: no transaction here means
         // this is the message's first RCPT.
@@ -315,8 +315,8 @@ final class SubmissionSession: MilterSessionHandler {
         }
         guard let message = transaction else { return .continue }
         transaction = nil
-        let started = ContinuousClock.now
-        defer { glue.metrics.decisionSeconds.record(ContinuousClock.now - started) }
+        let started = DecisionHistogram.start()
+        defer { glue.metrics.decisionSeconds.record(since: started) }
         let queueID = context.macro("i") ?? ""
         glue.statistics.decided.add(1, ordering: .relaxed)
         logRefusals(of: message, queueID: queueID)
@@ -344,9 +344,11 @@ final class SubmissionSession: MilterSessionHandler {
         switch verdict {
         case .accept:
             glue.metrics.accepted.increment()
+            // The values as they are, not interpolated: "\(x)" built a new String for
+            // each on every message.
             glue.logger.info("accepted", metadata: [
-                "queue.id": "\(queueID)", "account": "\(message.account)", "path": "\(message.path.rawValue)",
-                "recipients": "\(message.recipients)",
+                "queue.id": .string(queueID), "account": .string(message.account.value),
+                "path": .string(message.path.rawValue), "recipients": .string(String(message.recipients)),
             ])
             message.signer?.finish(context: context, queueID: queueID)
             return .continue

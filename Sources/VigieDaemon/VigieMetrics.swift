@@ -28,7 +28,8 @@ public final class VigieMetrics: Sendable {
     let lockedAccounts: Gauge
     let trackedAccounts: Gauge
     let burstPressure: Gauge
-    let decisionSeconds: DurationHistogram
+    /// Not in the registry: recorded twice per message, without a lock (`DecisionHistogram`).
+    let decisionSeconds: DecisionHistogram
     let sessionsTotal: Counter
     let sessionsActive: Gauge
     let storeErrors: Counter
@@ -78,7 +79,7 @@ public final class VigieMetrics: Sendable {
         burstPressure = registry.makeGauge(
             name: "vigie_burst_pressure_max",
             help: "Highest ratio, over all accounts, of burst-window usage to that account's burst threshold")
-        decisionSeconds = registry.makeDurationHistogram(
+        decisionSeconds = DecisionHistogram(
             name: "vigie_decision_seconds",
             buckets: [.microseconds(5), .microseconds(20), .microseconds(100), .microseconds(500), .milliseconds(2),
                       .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1),
@@ -145,6 +146,8 @@ public final class VigieMetrics: Sendable {
         lockedAccounts.set(to: Double(policy.activeLocks().count))
         trackedAccounts.set(to: Double(policy.trackedAccounts))
         burstPressure.set(to: policy.burstPressureMax())
-        return registry.emitToBuffer()
+        var text = registry.emitToBuffer()
+        decisionSeconds.emit(into: &text)
+        return text
     }
 }
