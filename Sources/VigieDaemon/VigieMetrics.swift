@@ -16,7 +16,9 @@ public final class VigieMetrics: Sendable {
     let overLimit: Counter
     let lockedRefusals: Counter
     let quarantined: Counter
-    let inbound: Counter
+    /// Mail from the internet through the submission milter's smtpd: not a
+    /// member's, accepted unjudged (the inbound role is another process).
+    let external: Counter
     let tempfailed: Counter
     let groupLookupFailures: Counter
     let quarantinedTotal: Counter
@@ -54,13 +56,13 @@ public final class VigieMetrics: Sendable {
         self.registry = registry
         func verdict(_ name: String) -> Counter {
             registry.makeCounter(name: "vigie_messages_total", labels: [("verdict", name)],
-                                 help: "Messages decided, by verdict (inbound: not a member's, not judged)")
+                                 help: "Messages decided, by verdict (external: not a member's, not judged)")
         }
         accepted = verdict("accepted")
         overLimit = verdict("over_limit")
         lockedRefusals = verdict("locked")
         quarantined = verdict("quarantined")
-        inbound = verdict("inbound")
+        external = verdict("external")
         tempfailed = verdict("tempfailed")
         groupLookupFailures = registry.makeCounter(
             name: "vigie_group_lookup_failures_total",
