@@ -1,5 +1,6 @@
 import Foundation
 @testable import VigieDNS
+import VigieSockets
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +29,7 @@ final class ScriptedNameserver: @unchecked Sendable {
 
     struct Query { let bytes: [UInt8]; let sourcePort: UInt16 }
 
-    let address: NameserverAddress
+    let address: SocketAddress
     private let udp: Int32
     private let spoofer: Int32
     private let tcp: Int32?
@@ -55,7 +56,7 @@ final class ScriptedNameserver: @unchecked Sendable {
         let udpSocket = udp
         _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(udpSocket, $0, &length) } }
         let port = UInt16(bigEndian: bound.sin_port)
-        address = NameserverAddress("127.0.0.1:\(port)")!
+        address = Nameserver.address("127.0.0.1:\(port)")!
         if let tcpScript {
             let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var one: Int32 = 1

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigieDNS
+import VigieSockets
 import VigieTestKit
 @testable import VigieDaemon
 @testable import VigieDMARC
@@ -22,12 +23,12 @@ import Glibc
 
     static func resolver(timeout: Duration = .seconds(3)) throws -> DNSResolver {
         let address = try FixtureNameserver.address(zone: "test", zoneFile: zone) { address in
-            let probe = DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!], attemptTimeout: .milliseconds(200),
+            let probe = DNSResolver(configuration: .init(nameservers: [Nameserver.address(address)!], attemptTimeout: .milliseconds(200),
                                                          lookupTimeout: .milliseconds(400), cacheCapacity: 1))
             if case .success = probe.lookup("ns.test", .a) { return true }
             return false
         }
-        return DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!], attemptTimeout: .seconds(1), lookupTimeout: timeout))
+        return DNSResolver(configuration: .init(nameservers: [Nameserver.address(address)!], attemptTimeout: .seconds(1), lookupTimeout: timeout))
     }
 
     static let evaluator: DMARCEvaluator = {
@@ -106,7 +107,7 @@ import Glibc
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
         try #require(bound)
-        let silent = NameserverAddress("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
+        let silent = Nameserver.address("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
         let resolver = DNSResolver(configuration: .init(nameservers: [silent], attemptTimeout: .milliseconds(100), lookupTimeout: .milliseconds(300)))
         let start = ContinuousClock.now
         let message = Self.evaluator.evaluate(fromFieldValues: [" a@reject.dmarc.test"], identifiers: DMARCIdentifiers(spfDomain: nil, dkimDomains: []),
