@@ -134,14 +134,14 @@ let package = Package(
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         // Also the StateStore contract, run on both stores.
         .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
-        .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
+        .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieSockets", "VigieTestKit"]),
         // DMARC: pure evaluation with injected answers, and the daemon's lookup glue
         // against nsd on loopback (fixtures/auth/zones/test.zone).
         .testTarget(name: "VigieDMARCTests", dependencies: ["VigieDMARC", "VigieAuth", "VigieDNS", "VigieSockets", "VigieDaemon", "VigieConfig", "VigieTestKit"]),
         .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieSockets", "VigieCrypto", "VigieTestKit", "COpenSSL"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["VigieTestKit", "VigieControl", "VigieCore", "VigieStore"]
+            dependencies: ["VigieTestKit", "VigieControl", "VigieCore", "VigieStore", "VigieSockets"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigieTestKit
 @testable import VigieDNS
 
 @Suite struct DNSResolverTests {

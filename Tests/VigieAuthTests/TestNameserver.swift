@@ -52,27 +52,3 @@ enum TestNameserver {
         DNSResolver(configuration: .init(nameservers: [try address], attemptTimeout: .seconds(1), lookupTimeout: timeout))
     }
 }
-
-/// A UDP socket on loopback that receives queries and never answers: a dead DNS
-/// server, for temperror tests.
-final class SilentNameserver {
-    let fd: Int32
-    let address: SocketAddress
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        sa.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw HarnessError("cannot bind a UDP socket on loopback") }
-        address = Nameserver.address("127.0.0.1:\(UInt16(bigEndian: sa.sin_port))")!
-    }
-
-    deinit { close(fd) }
-}
