@@ -133,7 +133,7 @@ let package = Package(
                                                              "VigieCrypto", "VigieDKIM", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         // Also the StateStore contract, run on both stores.
-        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
+        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieSockets", "VigieTestKit"]),
         .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieSockets", "VigieTestKit"]),
         // DMARC: pure evaluation with injected answers, and the daemon's lookup glue
         // against nsd on loopback (fixtures/auth/zones/test.zone).

@@ -289,10 +289,8 @@ final class SMTPSink: @unchecked Sendable {
                     buffer.removeFirst(newline + 1)
                     return line
                 }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let count = recv(fd, &chunk, chunk.count, 0)
-                guard count > 0 else { return nil }
-                buffer += chunk.prefix(count)
+                guard let chunk = try? StreamSocket.read(fd, upTo: 4096, deadline: .now + .seconds(60)), !chunk.isEmpty else { return nil }
+                buffer += chunk
             }
         }
         func address(_ line: String) -> String {

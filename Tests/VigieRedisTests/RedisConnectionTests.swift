@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VigieCore
 import VigieRedis
+import VigieSockets
 import VigieTestKit
 
 #if canImport(Glibc)
@@ -171,12 +172,9 @@ import Glibc
         let listener = try SilentListener()
         let descriptor = listener.descriptor
         let answering = Thread {
-            let client = accept(descriptor, nil, nil)
-            guard client >= 0 else { return }
-            var buffer = [UInt8](repeating: 0, count: 512)
-            _ = read(client, &buffer, buffer.count)
-            let answer = Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)
-            _ = answer.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            guard let client = StreamSocket.accept(descriptor) else { return }
+            _ = try? StreamSocket.read(client, upTo: 512, deadline: .now + .seconds(5))
+            _ = StreamSocket.writeAll(client, Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8))
             Thread.sleep(forTimeInterval: 0.5)
             close(client)
         }

@@ -179,8 +179,8 @@ final class LineClient {
     func request(_ text: String) throws -> String {
         _ = StreamSocket.writeAll(fd, Array(text.utf8))  // the server may close on an over-long line
         var reply: [UInt8] = []
-        var byte: UInt8 = 0
-        while recv(fd, &byte, 1, 0) == 1 {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while let byte = try? StreamSocket.read(fd, upTo: 1, deadline: deadline).first {
             reply.append(byte)
             if byte == 10 { break }
             if case .complete = SocketmapProtocol.parseNetstring(reply[...]) { break }
