@@ -27,6 +27,11 @@ public struct HostPort: Sendable, Hashable {
     /// and with no default a missing port is refused.
     public static func parse(_ text: some StringProtocol, defaultPort: Int? = nil) -> Result<HostPort, Problem> {
         let text = Substring(text)
+        // Printable ASCII only (addresses and host names are): a combining mark after
+        // "[" or ":" would make one Swift Character of the two and hide the separator.
+        guard text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            return .failure(Problem("\"\(text)\" contains a blank, a control character or a character that is not ASCII"))
+        }
         let host: Substring
         var portText: Substring?
         if text.hasPrefix("[") {
@@ -51,8 +56,8 @@ public struct HostPort: Sendable, Hashable {
             host = text
         }
         if host.isEmpty { return .failure(Problem("the host is missing in \"\(text)\"")) }
-        if host.contains(where: { $0.isWhitespace || $0.isNewline || $0 == "[" || $0 == "]" }) {
-            return .failure(Problem("the host \"\(host)\" contains a blank or a bracket"))
+        if host.contains(where: { $0 == "[" || $0 == "]" }) {
+            return .failure(Problem("the host \"\(host)\" contains a bracket"))
         }
         guard let portText else {
             guard let defaultPort else {

@@ -33,7 +33,7 @@ import VigieSockets
         ("127.0.0.1:99999", "from 1 to 65535"),
         ("127.0.0.1:+53", "from 1 to 65535"),
         ("127.0.0.1:", "from 1 to 65535"),
-        ("127.0.0.1:5 3", "from 1 to 65535"),
+        ("127.0.0.1:5 3", "blank"),
         ("127.0.0.1", "the port is missing"),
         ("::1", "the port is missing"),
         ("[::1", "closing ']'"),
@@ -43,6 +43,9 @@ import VigieSockets
         (":53", "the host is missing"),
         ("", "the host is missing"),
         (" 127.0.0.1:53", "blank"),
+        ("127.0.0.1:5\u{0}3", "control character"),
+        ("[\u{358}::1]:53", "not ASCII"),
+        ("[[::1]:53", "bracket"),
         ("[::1]]:53", "expected ':PORT'"),
     ])
     func badAddressesAreRefusedWithAReason(text: String, reason: String) {
