@@ -10,11 +10,6 @@ public struct HostPort: Sendable, Hashable {
     public var host: String
     public var port: Int
 
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
     /// What is wrong with a host:port text, in words for the admin.
     public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
         public let message: String

@@ -76,17 +76,20 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             sa.sin_family = sa_family_t(AF_INET)
             sa.sin_port = UInt16(port).bigEndian
             withUnsafeMutableBytes(of: &sa.sin_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            return Self.passing(&sa, body)
         case .ipv6:
             var sa = sockaddr_in6()
             sa.sin6_family = sa_family_t(AF_INET6)
             sa.sin6_port = UInt16(port).bigEndian
             withUnsafeMutableBytes(of: &sa.sin6_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
+            return Self.passing(&sa, body)
+        }
+    }
+
+    /// `address` (a `sockaddr_in` or `sockaddr_in6`) seen as the `sockaddr` the calls take.
+    private static func passing<Address, R>(_ address: inout Address, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<Address>.size)) }
         }
     }
 

@@ -11,12 +11,6 @@ public struct SocketFailure: Error, Sendable, CustomStringConvertible {
     public var target: String
     public var code: Int32
 
-    public init(operation: String, target: String, code: Int32) {
-        self.operation = operation
-        self.target = target
-        self.code = code
-    }
-
     public var timedOut: Bool { code == ETIMEDOUT }
 
     public var description: String { "\(operation) \(target): \(String(cString: strerror(code)))" }
