@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "SRSLookup", dependencies: ["VigieSRS", "VigieCrypto", "VigieSockets", .product(name: "Logging", package: "swift-log")]),
         // SPF and DKIM (issue: inbound checks): the resolver, the two wrappers, and the
         // pure-Swift results, policy and Authentication-Results.
-        .target(name: "VigieDNS"),
+        .target(name: "VigieDNS", dependencies: ["VigieSockets"]),
         .target(name: "VigieSPF", dependencies: ["CSPF2", "VigieDNS", "VigieAuth"]),
         // Decoded DKIM public keys shared across messages, under libopendkim, which
         // decodes the key of every signature again (Sources/CDKIMKeyCache explains how).
@@ -84,7 +84,7 @@ let package = Package(
         // The configuration parses every value to the type its user takes, so it
         // knows the resolver's addresses, the inbound policy's actions (DMARC's too)
         // and the signing keys (read and checked by VigieCrypto).
-        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC", "VigieCrypto"]),
+        .target(name: "VigieConfig", dependencies: ["VigieCore", "VigieReply", "VigieAuth", "VigieDNS", "VigieDMARC", "VigieCrypto", "VigieSockets"]),
         .target(name: "MilterTransport", dependencies: ["CMilter", "VigieReply"]),
         .target(name: "VigieStore", dependencies: ["CSQLite", "VigieCore"]),
         // The shared StateStore and shared counting on Redis (issue 12), for several Postfix hosts.
@@ -114,7 +114,7 @@ let package = Package(
                 // `vigiectl store migrate --to redis` copies it into the Redis store.
                 "VigieRedis",
                 // `vigiectl check` runs the inbound checks itself (issue: inbound checks).
-                "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS",
+                "VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieSockets",
                 // `vigiectl dkim keygen|check` make and check signing keys.
                 "VigieCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -123,7 +123,7 @@ let package = Package(
         // The incident #005 replay new users run first (scripts/demo): a throw-away
         // Postfix on loopback, the real daemon, and a narration.
         .executableTarget(name: "vigie-demo", dependencies: ["VigieTestKit"]),
-        .target(name: "VigieTestKit", dependencies: ["VigieControl"], path: "Tests/VigieTestKit"),
+        .target(name: "VigieTestKit", dependencies: ["VigieControl", "VigieSockets"], path: "Tests/VigieTestKit"),
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore", "VigieReply", "VigieTestKit"]),
         .testTarget(name: "MilterTransportTests", dependencies: ["MilterTransport", "VigieReply"]),
         .testTarget(name: "VigieControlTests", dependencies: ["VigieControl", "VigieCore"]),
@@ -133,15 +133,15 @@ let package = Package(
                                                              "VigieCrypto", "VigieDKIM", "VigieTestKit"]),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieStore", "VigieCore"]),
         // Also the StateStore contract, run on both stores.
-        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieTestKit"]),
-        .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieTestKit"]),
+        .testTarget(name: "VigieRedisTests", dependencies: ["VigieRedis", "VigieStore", "VigieCore", "VigieSockets", "VigieTestKit"]),
+        .testTarget(name: "VigieSRSTests", dependencies: ["VigieSRS", "SRSLookup", "VigieCrypto", "VigieSockets", "VigieTestKit"]),
         // DMARC: pure evaluation with injected answers, and the daemon's lookup glue
         // against nsd on loopback (fixtures/auth/zones/test.zone).
-        .testTarget(name: "VigieDMARCTests", dependencies: ["VigieDMARC", "VigieAuth", "VigieDNS", "VigieDaemon", "VigieConfig", "VigieTestKit"]),
-        .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieCrypto", "VigieTestKit", "COpenSSL"]),
+        .testTarget(name: "VigieDMARCTests", dependencies: ["VigieDMARC", "VigieAuth", "VigieDNS", "VigieSockets", "VigieDaemon", "VigieConfig", "VigieTestKit"]),
+        .testTarget(name: "VigieAuthTests", dependencies: ["VigieAuth", "VigieSPF", "VigieDKIM", "VigieDNS", "VigieSockets", "VigieCrypto", "VigieTestKit", "COpenSSL"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["VigieTestKit", "VigieControl", "VigieCore", "VigieStore"]
+            dependencies: ["VigieTestKit", "VigieControl", "VigieCore", "VigieStore", "VigieSockets"]
         ),
     ]
 )

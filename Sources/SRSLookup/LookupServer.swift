@@ -182,7 +182,7 @@ struct SocketReader {
         requestStarted = .now
     }
 
-    /// How long the next `recv` may wait: the idle timeout between requests, else
+    /// How long the next read may wait: the idle timeout between requests, else
     /// what is left of this request's time. Nil when that time is up.
     private func receiveTimeout() -> Duration? {
         let pending = start < buffer.count
@@ -203,21 +203,14 @@ struct SocketReader {
             buffer.removeFirst(start)
             start = 0
         }
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            guard let timeout = receiveTimeout() else { return false }
-            StreamSocket.setTimeouts(fd, receive: timeout, send: nil)
-            let wasEmpty = start == buffer.count
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count > 0 {
-                // The first bytes of a request after an idle wait start its clock.
-                if wasEmpty && servedOne { requestStarted = .now }
-                buffer.append(contentsOf: chunk.prefix(count))
-                return true
-            }
-            if count < 0 && errno == EINTR { continue }
-            return false  // end of stream, error, or the timeout (EAGAIN)
-        }
+        guard let timeout = receiveTimeout() else { return false }
+        let wasEmpty = start == buffer.count
+        // Empty at end of stream; a failure is an error or the timeout.
+        guard let chunk = try? StreamSocket.read(fd, upTo: 4096, deadline: .now + timeout), !chunk.isEmpty else { return false }
+        // The first bytes of a request after an idle wait start its clock.
+        if wasEmpty && servedOne { requestStarted = .now }
+        buffer.append(contentsOf: chunk)
+        return true
     }
 
     /// The next line without its LF; nil at end of stream (a partial last line is dropped).

@@ -1,6 +1,7 @@
 import VigieAuth
 import VigieDMARC
 import VigieDNS
+import VigieSockets
 
 /// `[inbound]`: the SPF and DKIM checks on mail from the internet, run by the
 /// second daemon role (`vigie --role inbound`) attached to the port-25 smtpd only.
@@ -18,7 +19,7 @@ public struct InboundSettings: Sendable, Equatable {
     /// DNS servers (`nameservers`, "IP" or "IP:PORT"), parsed here to the addresses
     /// the resolver uses, so a configuration that checks is one that starts; empty
     /// means /etc/resolv.conf.
-    public var nameservers: [NameserverAddress]
+    public var nameservers: [SocketAddress]
     /// Time allowed for all DNS lookups of one check (`dns_timeout`): a dead DNS
     /// server gives temperror after this, never a stuck session.
     public var dnsTimeout: Duration
@@ -50,7 +51,7 @@ public struct InboundSettings: Sendable, Equatable {
     public init(
         socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/inbound.sock"),
         authservID: String? = nil,
-        nameservers: [NameserverAddress] = [],
+        nameservers: [SocketAddress] = [],
         dnsTimeout: Duration = .seconds(10),
         spfActions: [SPFResult: InboundAction] = [.temperror: .tempfail],
         receivedSPF: Bool = false,
@@ -101,10 +102,11 @@ public struct InboundSettings: Sendable, Equatable {
         }
         if let servers = try section.strings("nameservers") {
             settings.nameservers = try servers.map { text throws(ConfigError) in
-                guard let address = NameserverAddress(text) else {
-                    throw section.error("nameservers", "expected \"IP\" or \"IP:PORT\" entries such as \"127.0.0.1:53\" (an address, not a name: the resolver cannot look up its own server), got \"\(text)\"")
+                switch Nameserver.parse(text) {
+                case .success(let address): return address
+                case .failure(let problem):
+                    throw section.error("nameservers", "expected \"IP\" or \"IP:PORT\" entries such as \"127.0.0.1:53\" (an address, not a name: the resolver cannot look up its own server), got \"\(text)\": \(problem)")
                 }
-                return address
             }
         }
         if let timeout = try section.duration("dns_timeout", atLeast: .seconds(1), atMost: .seconds(120)) {

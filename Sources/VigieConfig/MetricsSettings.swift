@@ -1,3 +1,5 @@
+import VigieSockets
+
 /// `[metrics]`: the Prometheus endpoint.
 public struct MetricsSettings: Sendable, Equatable {
     /// Loopback host and port serving `GET /metrics` (`listen`, e.g.
@@ -25,13 +27,10 @@ public struct MetricsSettings: Sendable, Equatable {
     static func listen(_ section: ConfigSection, key: String) throws(ConfigError) -> (host: String?, port: Int?)? {
         guard let listen = try section.string(key) else { return nil }
         if listen.isEmpty { return (nil, nil) }
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (1...65535).contains(port)
-        else {
-            throw section.error(key, "expected \"HOST:PORT\" on loopback (e.g. \"127.0.0.1:9469\") or \"\" for off, got \"\(listen)\"")
+        guard case .success(let hostPort) = HostPort.parse(listen) else {
+            throw section.error(key, "expected \"HOST:PORT\" on loopback (e.g. \"127.0.0.1:9469\" or \"[::1]:9469\") or \"\" for off, got \"\(listen)\"")
         }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let (host, port) = (hostPort.host, hostPort.port)
         guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
             throw section.error(key, "the metrics endpoint must listen on loopback (127.0.0.1 or ::1), got \"\(host)\"")
         }

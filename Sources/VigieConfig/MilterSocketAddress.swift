@@ -1,7 +1,10 @@
+import VigieSockets
+
 /// Where the daemon listens for Postfix.
 ///
 /// Config syntax: `unix:/var/spool/postfix/vigie/milter.sock` or
-/// `inet:127.0.0.1:8899` (`inet:[::1]:8899` for IPv6).
+/// `inet:127.0.0.1:8899` (`inet:[::1]:8899` for IPv6): after `inet:`, VigieSockets'
+/// one host:port syntax (`HostPort`).
 ///
 /// Security: the milter protocol has no authentication, so an inet socket must be
 /// on loopback; anyone who could reach it could feed Vigie fake traffic (inflate a
@@ -61,31 +64,18 @@ public enum MilterSocketAddress: Sendable, Equatable, CustomStringConvertible {
             return .success(.unix(path: path))
         }
         if text.hasPrefix("inet:") {
-            let rest = text.dropFirst("inet:".count)
-            let host: Substring
-            let portText: Substring
-            if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]"), rest[rest.index(after: close)...].hasPrefix(":") else {
-                    return .failure(SyntaxProblem("\(syntax) (an IPv6 host is written inet:[::1]:PORT)"))
-                }
-                host = rest[rest.index(after: rest.startIndex)..<close]
-                portText = rest[rest.index(close, offsetBy: 2)...]
-            } else {
-                guard let colon = rest.lastIndex(of: ":") else { return .failure(SyntaxProblem("\(syntax): the port is missing")) }
-                host = rest[..<colon]
-                portText = rest[rest.index(after: colon)...]
+            let host: String
+            let port: Int
+            switch HostPort.parse(text.dropFirst("inet:".count)) {
+            case .success(let hostPort): (host, port) = (hostPort.host, hostPort.port)
+            case .failure(let problem): return .failure(SyntaxProblem("\(problem); \(syntax)"))
             }
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let port = Int(portText), (1...65_535).contains(port) else {
-                return .failure(SyntaxProblem("the port must be a number from 1 to 65535, got \(TOMLValue.quote(String(portText)))"))
-            }
-            if host.isEmpty { return .failure(SyntaxProblem("\(syntax): the host is missing")) }
-            guard isLoopback(String(host)) else {
+            guard isLoopback(host) else {
                 return .failure(SyntaxProblem(
-                    "the milter socket must listen on loopback (127.0.0.1, ::1 or localhost), got \(TOMLValue.quote(String(host))): the milter protocol has no authentication, so anyone reaching the port could feed Vigie fake mail"
+                    "the milter socket must listen on loopback (127.0.0.1, ::1 or localhost), got \(TOMLValue.quote(host)): the milter protocol has no authentication, so anyone reaching the port could feed Vigie fake mail"
                 ))
             }
-            return .success(.inet(host: String(host), port: port))
+            return .success(.inet(host: host, port: port))
         }
         return .failure(SyntaxProblem(syntax))
     }

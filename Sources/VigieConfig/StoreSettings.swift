@@ -1,3 +1,5 @@
+import VigieSockets
+
 /// `[store]`: where locks, the audit trail, evidence and counters live.
 ///
 /// SQLite (`[daemon] state_path`) is the embedded default for one host; Redis is the
@@ -126,28 +128,14 @@ public struct StoreSettings: Sendable, Equatable {
             }
             rest = rest[..<slash]
         }
-        var host = rest
-        var port = 6379
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return .failure(Problem(message: "an IPv6 address needs its closing ']', got \"\(url)\"")) }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":"), let number = Int(after.dropFirst()), (1...65535).contains(number) else {
-                    return .failure(Problem(message: "the port must be from 1 to 65535, got \"\(after.dropFirst())\""))
-                }
-                port = number
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else {
-                return .failure(Problem(message: "the port must be from 1 to 65535, got \"\(rest[rest.index(after: colon)...])\""))
-            }
-            port = number
-            host = rest[..<colon]
+        if rest.isEmpty { return .failure(Problem(message: "the host is missing; \(expected)")) }
+        let host: String
+        let port: Int
+        switch HostPort.parse(rest, defaultPort: 6379) {
+        case .success(let hostPort): (host, port) = (hostPort.host, hostPort.port)
+        case .failure(let problem): return .failure(Problem(message: "\(problem); \(expected)"))
         }
-        if host.isEmpty { return .failure(Problem(message: "the host is missing; \(expected)")) }
-        if TextCheck.blank(in: String(host)) { return .failure(Problem(message: "the host contains a blank")) }
-        return .success(RedisServer(address: .tcp(host: String(host), port: port), database: database))
+        return .success(RedisServer(address: .tcp(host: host, port: port), database: database))
     }
 
     /// Redis's `databases` is 16 by default; larger servers exist, so only the

@@ -1,3 +1,4 @@
+public import VigieSockets
 import Synchronization
 
 /// Vigie's stub resolver, shared by SPF (libspf2) and DKIM (libopendkim).
@@ -21,7 +22,7 @@ import Synchronization
 public final class DNSResolver: Sendable {
     public struct Configuration: Sendable {
         /// Tried in order; empty means /etc/resolv.conf's servers.
-        public var nameservers: [NameserverAddress]
+        public var nameservers: [SocketAddress]
         /// Longest wait for one server's answer to one query.
         public var attemptTimeout: Duration
         /// Longest time one lookup may take in all (all servers, all attempts).
@@ -38,7 +39,7 @@ public final class DNSResolver: Sendable {
         /// hits), and whether it failed: the daemon's DNS latency histogram.
         public var observeLookup: (@Sendable (Duration, Bool) -> Void)?
 
-        public init(nameservers: [NameserverAddress] = [], attemptTimeout: Duration = .seconds(2),
+        public init(nameservers: [SocketAddress] = [], attemptTimeout: Duration = .seconds(2),
                     lookupTimeout: Duration = .seconds(5), attempts: Int = 2, cacheCapacity: Int = 10_000,
                     maximumTTL: UInt32 = 3600, negativeTTL: UInt32 = 300) {
             self.nameservers = nameservers
@@ -63,12 +64,12 @@ public final class DNSResolver: Sendable {
 
     public let configuration: Configuration
     public let statistics = Statistics()
-    private let nameservers: [NameserverAddress]
+    private let nameservers: [SocketAddress]
     private let cache = Mutex(Cache())
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        nameservers = configuration.nameservers.isEmpty ? NameserverAddress.systemDefaults() : configuration.nameservers
+        nameservers = configuration.nameservers.isEmpty ? Nameserver.systemDefaults() : configuration.nameservers
     }
 
     /// Looks up `name`/`type`, from the cache when fresh. Never takes longer than
@@ -120,7 +121,7 @@ public final class DNSResolver: Sendable {
         return .failure(lastFailure)
     }
 
-    private func answer(from wire: [UInt8], name: String, type: DNSRecordType, server: NameserverAddress) throws(DNSFailure) -> DNSAnswer {
+    private func answer(from wire: [UInt8], name: String, type: DNSRecordType, server: SocketAddress) throws(DNSFailure) -> DNSAnswer {
         let parsed = try DNSMessage.parse(wire)
         guard parsed.questionName == name, parsed.questionType == type.rawValue else {
             throw .malformedResponse("answer from \(server) does not match the question")

@@ -3,16 +3,23 @@ import Glibc
 #endif
 
 /// The stream sockets every Vigie server and client uses (the control socket, the
-/// SRS lookup services, the metrics endpoint): one place for the rules each used to
-/// get right, or not, on its own.
+/// SRS lookup services, the metrics endpoint, the resolver's TCP retry, the test
+/// kit's SMTP and Dovecot clients): one place for the rules each used to get right,
+/// or not, on its own.
 ///
 /// - every descriptor is close-on-exec (`postsuper`, `sendmail` and the notifier's
 ///   children must not inherit a listener or a session);
-/// - writes use `MSG_NOSIGNAL` (a peer that went away is a `false`, never a SIGPIPE
+/// - writes use `MSG_NOSIGNAL` (a peer that went away is a failure, never a SIGPIPE
 ///   that kills the daemon), retry on `EINTR` and finish short writes;
 /// - a unix path is checked against `sun_path`'s size (a longer one was silently cut,
-///   binding another path), a TCP host must be a numeric address (`inet_pton`
-///   through `getaddrinfo(AI_NUMERICHOST)`: a name would mean DNS at start-up).
+///   binding another path), a TCP host must be a numeric address (`SocketAddress`,
+///   `inet_pton`: a name would mean DNS at start-up).
+///
+/// Two ways to bound a wait: `connect(to:timeout:)` sets `SO_RCVTIMEO`/`SO_SNDTIMEO`
+/// for a blocking peer that reads and writes lines (control, lookups); the
+/// `deadline:` calls wait in `poll` for the time left and never block in the call
+/// itself (`MSG_DONTWAIT`), so a run of reads and writes shares one budget (the
+/// resolver's TCP exchange, a test's reply timeout).
 public enum StreamSocket {
     /// Where a socket listens or connects.
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
@@ -27,17 +34,9 @@ public enum StreamSocket {
         }
     }
 
-    /// A failed call, with errno's meaning kept so a caller can say what to do.
-    public struct Failure: Error, CustomStringConvertible {
-        public var operation: String
-        public var endpoint: Endpoint
-        public var code: Int32
-        public var description: String { "\(operation) \(endpoint): \(String(cString: strerror(code)))" }
-    }
-
     /// A listening socket; a stale unix socket file is replaced, and `mode` (when
     /// given) set on it.
-    public static func listen(on endpoint: Endpoint, backlog: Int32 = 128, mode: mode_t? = nil) throws(Failure) -> Int32 {
+    public static func listen(on endpoint: Endpoint, backlog: Int32 = 128, mode: mode_t? = nil) throws(SocketFailure) -> Int32 {
         switch endpoint {
         case .unix(let path):
             var address = try unixAddress(path, endpoint)
@@ -51,19 +50,18 @@ public enum StreamSocket {
             guard Glibc.listen(fd, backlog) == 0 else { throw closing(fd, "listen", endpoint) }
             return fd
         case .tcp(let host, let port):
-            return try withNumericAddress(host, port, endpoint) { family, address, length throws(Failure) in
-                let fd = try newSocket(family, endpoint)
-                var one: Int32 = 1
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-                guard bind(fd, address, length) == 0 else { throw closing(fd, "bind", endpoint) }
-                guard Glibc.listen(fd, backlog) == 0 else { throw closing(fd, "listen", endpoint) }
-                return fd
-            }
+            let address = try numericAddress(host, port, endpoint)
+            let fd = try newSocket(address.domain, endpoint)
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else { throw closing(fd, "bind", endpoint) }
+            guard Glibc.listen(fd, backlog) == 0 else { throw closing(fd, "listen", endpoint) }
+            return fd
         }
     }
 
     /// A connected socket, with `timeout` on every later read and write.
-    public static func connect(to endpoint: Endpoint, timeout: Duration = .seconds(10)) throws(Failure) -> Int32 {
+    public static func connect(to endpoint: Endpoint, timeout: Duration = .seconds(10)) throws(SocketFailure) -> Int32 {
         switch endpoint {
         case .unix(let path):
             var address = try unixAddress(path, endpoint)
@@ -75,12 +73,11 @@ public enum StreamSocket {
             guard result == 0 else { throw closing(fd, "connect", endpoint) }
             return fd
         case .tcp(let host, let port):
-            return try withNumericAddress(host, port, endpoint) { family, address, length throws(Failure) in
-                let fd = try newSocket(family, endpoint)
-                setTimeouts(fd, receive: timeout, send: timeout)
-                guard Glibc.connect(fd, address, length) == 0 else { throw closing(fd, "connect", endpoint) }
-                return fd
-            }
+            let address = try numericAddress(host, port, endpoint)
+            let fd = try newSocket(address.domain, endpoint)
+            setTimeouts(fd, receive: timeout, send: timeout)
+            guard address.withSockaddr({ Glibc.connect(fd, $0, $1) }) == 0 else { throw closing(fd, "connect", endpoint) }
+            return fd
         }
     }
 
@@ -119,7 +116,7 @@ public enum StreamSocket {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while out.count < limit {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count < 0 { return nil }
             if count == 0 { return out }
@@ -146,44 +143,28 @@ public enum StreamSocket {
     }
 
     /// The port a TCP listener got (for `port = 0` in tests), nil for a unix socket.
-    public static func boundPort(_ fd: Int32) -> Int? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard ok == 0 else { return nil }
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
-        default:
-            return nil
-        }
-    }
+    public static func boundPort(_ fd: Int32) -> Int? { SocketAddress.local(of: fd)?.port }
 
     // MARK: Details
 
-    private static func newSocket(_ family: Int32, _ endpoint: Endpoint) throws(Failure) -> Int32 {
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(operation: "socket", endpoint: endpoint, code: errno) }
+    static func newSocket(_ family: Int32, _ target: some CustomStringConvertible, flags: Int32 = 0) throws(SocketFailure) -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | flags, 0)
+        guard fd >= 0 else { throw SocketFailure(operation: "socket", target: "\(target)", code: errno) }
         return fd
     }
 
-    private static func closing(_ fd: Int32, _ operation: String, _ endpoint: Endpoint) -> Failure {
-        let code = errno
+    static func closing(_ fd: Int32, _ operation: String, _ target: some CustomStringConvertible, code: Int32 = errno) -> SocketFailure {
         close(fd)
-        return Failure(operation: operation, endpoint: endpoint, code: code)
+        return SocketFailure(operation: operation, target: "\(target)", code: code)
     }
 
-    static func unixAddress(_ path: String, _ endpoint: Endpoint) throws(Failure) -> sockaddr_un {
+    static func unixAddress(_ path: String, _ endpoint: Endpoint) throws(SocketFailure) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard !bytes.isEmpty, !bytes.contains(0), bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw Failure(operation: "socket path (at most \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes, no NUL)",
-                          endpoint: endpoint, code: bytes.isEmpty ? EINVAL : ENAMETOOLONG)
+            throw SocketFailure(operation: "socket path (at most \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes, no NUL)",
+                                target: "\(endpoint)", code: bytes.isEmpty ? EINVAL : ENAMETOOLONG)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
@@ -192,19 +173,11 @@ public enum StreamSocket {
         return address
     }
 
-    private static func withNumericAddress<Result>(
-        _ host: String, _ port: Int, _ endpoint: Endpoint,
-        _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        guard (0...65535).contains(port) else { throw Failure(operation: "port", endpoint: endpoint, code: EINVAL) }
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result, let address = info.pointee.ai_addr else {
-            throw Failure(operation: "numeric address (not a host name)", endpoint: endpoint, code: EINVAL)
+    private static func numericAddress(_ host: String, _ port: Int, _ endpoint: Endpoint) throws(SocketFailure) -> SocketAddress {
+        guard let address = SocketAddress(host: host, port: port) else {
+            let port = (0...65_535).contains(port)
+            throw SocketFailure(operation: port ? "numeric address (not a host name)" : "port (0 to 65535)", target: "\(endpoint)", code: EINVAL)
         }
-        defer { freeaddrinfo(result) }
-        return try body(info.pointee.ai_family, address, info.pointee.ai_addrlen)
+        return address
     }
 }

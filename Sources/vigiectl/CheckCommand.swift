@@ -44,7 +44,7 @@ struct Check: ParsableCommand {
     var receivedSPF = false
 
     func validate() throws {
-        guard nameserver.allSatisfy({ NameserverAddress($0) != nil }) else {
+        guard nameserver.allSatisfy({ Nameserver.address($0) != nil }) else {
             throw ValidationError("--nameserver takes an IP address with an optional port, e.g. 127.0.0.1:5353.")
         }
         guard timeout > 0 && timeout <= 120 else { throw ValidationError("--timeout must be between 0 and 120 seconds.") }
@@ -68,7 +68,7 @@ struct Check: ParsableCommand {
             throw CleanExit.failure("cannot read \(messageFile)")
         }
         let budget = Duration.milliseconds(Int64(timeout * 1000))
-        let resolver = DNSResolver(configuration: .init(nameservers: nameserver.compactMap(NameserverAddress.init),
+        let resolver = DNSResolver(configuration: .init(nameservers: nameserver.compactMap(Nameserver.address),
                                                         attemptTimeout: min(budget, .seconds(3)), lookupTimeout: budget))
         let spf = try SPFVerifier(resolver: resolver, receiver: authservID, checkTimeout: budget)
             .check(clientIP: clientIP, helo: helo, mailFrom: mailFrom)

@@ -4,6 +4,7 @@ import VigieConfig
 import VigieCrypto
 import VigieDKIM
 import VigieDNS
+import VigieSockets
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -143,8 +144,8 @@ struct DKIMCheck: ParsableCommand {
         do { privateKey = try PrivateKey(pem: Array(data)) } catch { throw CleanExit.failure("\(path): \(error)") }
         let expected = try DKIMKeyRecord(for: privateKey)
 
-        let servers = try nameserver.map { text -> NameserverAddress in
-            guard let address = NameserverAddress(text) else { throw ValidationError("--nameserver expects IP or IP:PORT, got \(text)") }
+        let servers = try nameserver.map { text -> SocketAddress in
+            guard let address = Nameserver.address(text) else { throw ValidationError("--nameserver expects IP or IP:PORT, got \(text)") }
             return address
         }
         let resolver = DNSResolver(configuration: .init(nameservers: servers, attemptTimeout: .seconds(2), lookupTimeout: .seconds(5)))

@@ -217,7 +217,6 @@ struct HarnessTests {
     @Test("SMTPClient times out on a silent server instead of hanging")
     func smtpTimeout() throws {
         let listener = try SilentListener()
-        defer { listener.close() }
         let started = Date()
         #expect(throws: SMTPClientError.self) {
             _ = try SMTPClient(port: listener.port, timeout: 0.5)
@@ -226,29 +225,3 @@ struct HarnessTests {
     }
 }
 
-/// A loopback socket that accepts connections (via the backlog) but never says anything.
-private final class SilentListener {
-    let fd: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 5) == 0 else { throw HarnessError("cannot listen on 127.0.0.1") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    func close() { _ = Glibc.close(fd) }
-}

@@ -6,6 +6,7 @@
 // "Inbound checks".
 
 import Foundation
+import VigieSockets
 import Testing
 import VigieTestKit
 #if canImport(Glibc)
@@ -272,30 +273,14 @@ enum InboundNameserver {
 
     /// Whether a DNS query for ns.test gets an answer (a minimal UDP query).
     private static func nsdAnswers(_ address: String) -> Bool {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else { return false }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var server = sockaddr_in()
-        server.sin_family = sa_family_t(AF_INET)
-        server.sin_port = port.bigEndian
-        server.sin_addr.s_addr = inet_addr("127.0.0.1")
+        guard let server = try? SocketAddress.parse(address).get(),
+              let socket = try? DatagramSocket(to: server, sourcePort: { UInt16.random(in: 1024 ... .max) }) else { return false }
         // Header (id 0x1234, RD), one question: ns.test A IN.
         let query: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
                               2, 0x6e, 0x73, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 1, 0, 1]
-        let sent = query.withUnsafeBytes { bytes in
-            withUnsafePointer(to: &server) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        }
-        guard sent == query.count else { return false }
-        var answer = [UInt8](repeating: 0, count: 512)
-        let count = answer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard (try? socket.send(query)) != nil,
+              let answer = try? socket.receive(maximumBytes: 512, deadline: .now + .milliseconds(300)).bytes else { return false }
         // An answer with our id and NOERROR.
-        return count >= 12 && answer[0] == 0x12 && answer[1] == 0x34 && answer[3] & 0x0F == 0
+        return answer.count >= 12 && answer[0] == 0x12 && answer[1] == 0x34 && answer[3] & 0x0F == 0
     }
 }

@@ -4,6 +4,7 @@
 // SMTP sink the test runs. See docs/ARCHITECTURE.md, "SRS".
 
 import Foundation
+import VigieSockets
 import Testing
 import VigieTestKit
 #if canImport(Glibc)
@@ -234,23 +235,12 @@ final class SMTPSink: @unchecked Sendable {
     private var stopped = false
 
     init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
-        var one: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        do {
+            listener = try StreamSocket.listen(on: .tcp(host: "127.0.0.1", port: 0), backlog: 16)
+        } catch {
+            throw HarnessError("sink: \(error)")
         }
-        guard bound == 0, listen(listener, 16) == 0 else { throw HarnessError("sink bind: \(String(cString: strerror(errno)))") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        port = StreamSocket.boundPort(listener) ?? 0
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
@@ -277,8 +267,7 @@ final class SMTPSink: @unchecked Sendable {
 
     private func acceptLoop() {
         while true {
-            let connection = accept(listener, nil, nil)
-            if connection < 0 {
+            guard let connection = StreamSocket.accept(listener) else {
                 if lock.withLock({ stopped }) { return }
                 continue
             }
@@ -291,7 +280,7 @@ final class SMTPSink: @unchecked Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        func write(_ line: String) { _ = (line + "\r\n").withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
+        func write(_ line: String) { _ = StreamSocket.writeAll(fd, Array((line + "\r\n").utf8)) }
         var buffer: [UInt8] = []
         func readLine() -> String? {
             while true {
@@ -300,10 +289,8 @@ final class SMTPSink: @unchecked Sendable {
                     buffer.removeFirst(newline + 1)
                     return line
                 }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let count = recv(fd, &chunk, chunk.count, 0)
-                guard count > 0 else { return nil }
-                buffer += chunk.prefix(count)
+                guard let chunk = try? StreamSocket.read(fd, upTo: 4096, deadline: .now + .seconds(60)), !chunk.isEmpty else { return nil }
+                buffer += chunk
             }
         }
         func address(_ line: String) -> String {

@@ -1,6 +1,7 @@
 // A real `vigie` daemon attached to a real private Postfix, for end-to-end tests.
 
 import Foundation
+import VigieSockets
 import Testing
 import VigieTestKit
 #if canImport(Glibc)
@@ -198,25 +199,13 @@ extension VigieUnderTest {
 
 /// `GET /metrics` on a loopback port, over a plain socket.
 func scrapeMetrics(port metricsPort: Int) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
+        let deadline = ContinuousClock.now + .seconds(10)
+        let fd = try StreamSocket.connect(to: SocketAddress(host: "127.0.0.1", port: metricsPort)!, deadline: deadline)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(metricsPort).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0, "metrics endpoint on port \(metricsPort)")
-        let request = Array("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        try StreamSocket.write(fd, Array("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8), deadline: deadline)
         var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            response += buffer[..<count]
+        while case let chunk = try StreamSocket.read(fd, upTo: 65536, deadline: deadline), !chunk.isEmpty {
+            response += chunk
         }
         return String(decoding: response, as: UTF8.self)
 }

@@ -33,7 +33,7 @@ import VigieTestKit
                 """
                 try zone.write(toFile: "\(directory)/sign.zone", atomically: true, encoding: .utf8)
                 let address = try FixtureNameserver.address(zone: "sign.test", zoneFile: "\(directory)/sign.zone") { address in
-                    let probe = DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!],
+                    let probe = DNSResolver(configuration: .init(nameservers: [Nameserver.address(address)!],
                                                                  attemptTimeout: .milliseconds(200),
                                                                  lookupTimeout: .milliseconds(400), cacheCapacity: 1))
                     if case .success = probe.lookup("ns.sign.test", .a) { return true }
@@ -59,7 +59,7 @@ import VigieTestKit
         keys = try Published.shared.get()
         signer = try DKIMSigner()
         verifier = try DKIMVerifier(resolver: DNSResolver(configuration: .init(
-            nameservers: [NameserverAddress(keys.nameserver)!], attemptTimeout: .seconds(1), lookupTimeout: .seconds(3))))
+            nameservers: [Nameserver.address(keys.nameserver)!], attemptTimeout: .seconds(1), lookupTimeout: .seconds(3))))
     }
 
     static let message = Array("""

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigieTestKit
 import VigieAuth
 import VigieDKIM
 import VigieDNS

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigieTestKit
 @testable import VigieDNS
 
 @Suite struct DNSResolverTests {
@@ -100,13 +101,13 @@ import Testing
     }
 
     @Test func nameserverAddresses() {
-        #expect(NameserverAddress("127.0.0.1:5353")?.description == "127.0.0.1:5353")
-        #expect(NameserverAddress("192.0.2.53")?.port == 53)
-        #expect(NameserverAddress("[::1]:53")?.description == "[::1]:53")
-        #expect(NameserverAddress("::1")?.port == 53)
-        #expect(NameserverAddress("dns.example:53") == nil)
-        #expect(NameserverAddress("127.0.0.1:0") == nil)
-        #expect(NameserverAddress("127.0.0.1:99999") == nil)
+        #expect(Nameserver.address("127.0.0.1:5353")?.description == "127.0.0.1:5353")
+        #expect(Nameserver.address("192.0.2.53")?.port == 53)
+        #expect(Nameserver.address("[::1]:53")?.description == "[::1]:53")
+        #expect(Nameserver.address("::1")?.port == 53)
+        #expect(Nameserver.address("dns.example:53") == nil)
+        #expect(Nameserver.address("127.0.0.1:0") == nil)
+        #expect(Nameserver.address("127.0.0.1:99999") == nil)
     }
 }
 

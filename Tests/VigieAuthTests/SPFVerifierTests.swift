@@ -1,4 +1,5 @@
 import Testing
+import VigieTestKit
 import VigieAuth
 import VigieDNS
 import VigieSPF

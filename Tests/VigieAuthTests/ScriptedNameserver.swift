@@ -1,5 +1,6 @@
 import Foundation
 @testable import VigieDNS
+import VigieSockets
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,9 +29,9 @@ final class ScriptedNameserver: @unchecked Sendable {
 
     struct Query { let bytes: [UInt8]; let sourcePort: UInt16 }
 
-    let address: NameserverAddress
-    private let udp: Int32
-    private let spoofer: Int32
+    let address: SocketAddress
+    private let udp: DatagramSocket
+    private let spoofer: DatagramSocket
     private let tcp: Int32?
     private let lock = NSLock()
     private var received: [Query] = []
@@ -42,28 +43,17 @@ final class ScriptedNameserver: @unchecked Sendable {
     var tcpQueries: Int { lock.lock(); defer { lock.unlock() }; return tcpReceived }
 
     init(tcp tcpScript: (@Sendable (Query) -> TCPAction)? = nil, udp script: @escaping @Sendable (Query) -> [Action]) throws {
-        let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        let spoofer = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.udp = udp
-        self.spoofer = spoofer
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        guard Self.bind(udp, &sa) == 0, Self.bind(spoofer, &sa) == 0 else { throw HarnessFailure("bind UDP: \(errno)") }
-        var bound = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let udpSocket = udp
-        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(udpSocket, $0, &length) } }
-        let port = UInt16(bigEndian: bound.sin_port)
-        address = NameserverAddress("127.0.0.1:\(port)")!
+        let loopback = SocketAddress(host: "127.0.0.1", port: 0)!
+        udp = try DatagramSocket(boundTo: loopback)
+        spoofer = try DatagramSocket(boundTo: loopback)
+        guard let bound = udp.localAddress else { throw HarnessFailure("cannot read the UDP port") }
+        address = bound
         if let tcpScript {
-            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var one: Int32 = 1
-            setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var tcpAddress = sa
-            tcpAddress.sin_port = port.bigEndian
-            guard Self.bind(listener, &tcpAddress) == 0, listen(listener, 8) == 0 else { throw HarnessFailure("TCP port \(port) taken") }
-            tcp = listener
+            do {
+                tcp = try StreamSocket.listen(on: .tcp(host: "127.0.0.1", port: address.port), backlog: 8)
+            } catch {
+                throw HarnessFailure("TCP port \(address.port) taken: \(error)")
+            }
         } else {
             tcp = nil
         }
@@ -72,58 +62,34 @@ final class ScriptedNameserver: @unchecked Sendable {
     }
 
     deinit {
-        shutdown(udp, Int32(SHUT_RDWR))
-        close(udp)
-        close(spoofer)
         if let tcp { shutdown(tcp, Int32(SHUT_RDWR)); close(tcp) }
     }
 
-    private static func bind(_ fd: Int32, _ sa: inout sockaddr_in) -> Int32 {
-        withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    }
-
     private func serveUDP(_ script: (Query) -> [Action]) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            var client = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let n = buffer.withUnsafeMutableBytes { bytes in
-                withUnsafeMutablePointer(to: &client) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(udp, bytes.baseAddress, bytes.count, 0, $0, &length) }
-                }
-            }
-            guard n > 0 else { return }
-            let query = Query(bytes: Array(buffer[0..<n]), sourcePort: UInt16(bigEndian: client.sin_port))
-            lock.lock(); received.append(query); lock.unlock()
-            for action in script(query) {
-                let (fd, bytes): (Int32, [UInt8]) = switch action {
-                case .reply(let b): (udp, b)
-                case .replyFromOtherPort(let b): (spoofer, b)
-                }
-                _ = bytes.withUnsafeBytes { raw in
-                    withUnsafePointer(to: &client) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, length) }
-                    }
+        while let query = try? udp.receive(maximumBytes: 4096, deadline: nil), let client = query.source {
+            let question = Query(bytes: query.bytes, sourcePort: UInt16(client.port))
+            lock.lock(); received.append(question); lock.unlock()
+            for action in script(question) {
+                switch action {
+                case .reply(let bytes): try? udp.send(bytes, to: client)
+                case .replyFromOtherPort(let bytes): try? spoofer.send(bytes, to: client)
                 }
             }
         }
     }
 
     private func serveTCP(_ listener: Int32, _ script: @Sendable (Query) -> TCPAction) {
-        while true {
-            let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+        while let connection = StreamSocket.accept(listener) {
             defer { close(connection) }
-            var header = [UInt8](repeating: 0, count: 2)
-            guard recv(connection, &header, 2, Int32(MSG_WAITALL)) == 2 else { continue }
-            var query = [UInt8](repeating: 0, count: Int(header[0]) << 8 | Int(header[1]))
-            guard recv(connection, &query, query.count, Int32(MSG_WAITALL)) == query.count else { continue }
+            let deadline = ContinuousClock.now + .seconds(5)
+            guard let header = try? StreamSocket.read(connection, exactly: 2, deadline: deadline), header.count == 2,
+                  let query = try? StreamSocket.read(connection, exactly: Int(header[0]) << 8 | Int(header[1]), deadline: deadline),
+                  query.count == Int(header[0]) << 8 | Int(header[1]) else { continue }
             lock.lock(); tcpReceived += 1; lock.unlock()
             switch script(Query(bytes: query, sourcePort: 0)) {
             case .reply(let bytes, let declared):
                 let length = declared ?? bytes.count
-                let framed = [UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + bytes
-                _ = framed.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                try? StreamSocket.write(connection, [UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + bytes, deadline: deadline)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import VigieDNS
+import VigieSockets
 import VigieTestKit
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ enum TestNameserver {
     }
 
     /// "127.0.0.1:PORT" of the running nsd.
-    static var address: NameserverAddress {
+    static var address: SocketAddress {
         get throws {
             switch shared {
             case .success(let address): return address
@@ -30,16 +31,16 @@ enum TestNameserver {
         }
     }
 
-    private static let shared: Result<NameserverAddress, HarnessError> = {
+    private static let shared: Result<SocketAddress, HarnessError> = {
         do {
             let text = try FixtureNameserver.address(zone: "test", zoneFile: "\(fixtures)/zones/test.zone") { address in
-                let probe = DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!],
+                let probe = DNSResolver(configuration: .init(nameservers: [Nameserver.address(address)!],
                                                              attemptTimeout: .milliseconds(200),
                                                              lookupTimeout: .milliseconds(400), cacheCapacity: 1))
                 if case .success = probe.lookup("ns.test", .a) { return true }
                 return false
             }
-            return .success(NameserverAddress(text)!)
+            return .success(Nameserver.address(text)!)
         } catch let error as HarnessError {
             return .failure(error)
         } catch {
@@ -50,28 +51,4 @@ enum TestNameserver {
     static func resolver(timeout: Duration = .seconds(3)) throws -> DNSResolver {
         DNSResolver(configuration: .init(nameservers: [try address], attemptTimeout: .seconds(1), lookupTimeout: timeout))
     }
-}
-
-/// A UDP socket on loopback that receives queries and never answers: a dead DNS
-/// server, for temperror tests.
-final class SilentNameserver {
-    let fd: Int32
-    let address: NameserverAddress
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        sa.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw HarnessError("cannot bind a UDP socket on loopback") }
-        address = NameserverAddress("127.0.0.1:\(UInt16(bigEndian: sa.sin_port))")!
-    }
-
-    deinit { close(fd) }
 }

@@ -39,6 +39,14 @@ struct SRSSettingsTests {
         let cases: [(String, String)] = [
             ("[srs]\nenabled = true\n", "srs.domain: missing"),
             ("[srs]\ntcp_forward = \"0.0.0.0:10001\"\n", ":4: srs.tcp_forward: "),
+            // What the lookup service's own parser refused, before the configuration's was the only one.
+            ("[srs]\ntcp_forward = \"10001\"\n", ":4: srs.tcp_forward: the port is missing"),
+            ("[srs]\ntcp_forward = \"192.0.2.1:10001\"\n", ":4: srs.tcp_forward: the SRS lookup socket must listen on loopback"),
+            ("[srs]\ntcp_reverse = \"127.0.0.1:0\"\n", ":4: srs.tcp_reverse: the port must be a number from 1 to 65535"),
+            ("[srs]\ntcp_reverse = \"127.0.0.1:70000\"\n", ":4: srs.tcp_reverse: the port must be a number from 1 to 65535"),
+            ("[srs]\nsocketmap = \"unix:relative\"\n", ":4: srs.socketmap: the unix socket path must be absolute"),
+            ("[srs]\nsocketmap = \"inet:[::1]\"\n", ":4: srs.socketmap: the port is missing"),
+            ("[srs]\nsocketmap = \"inet:::1:10003\"\n", ":4: srs.socketmap: the port is missing"),
             ("[srs]\nmax_age = \"36h\"\n", ":4: srs.max_age: expected whole days"),
             ("[srs]\nhash_encoding = \"hex\"\n", ":4: srs.hash_encoding:"),
             ("[srs]\nhash_length = 2\n", ":4: srs.hash_length:"),

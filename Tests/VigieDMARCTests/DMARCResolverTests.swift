@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigieDNS
+import VigieSockets
 import VigieTestKit
 @testable import VigieDaemon
 @testable import VigieDMARC
@@ -22,12 +23,12 @@ import Glibc
 
     static func resolver(timeout: Duration = .seconds(3)) throws -> DNSResolver {
         let address = try FixtureNameserver.address(zone: "test", zoneFile: zone) { address in
-            let probe = DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!], attemptTimeout: .milliseconds(200),
+            let probe = DNSResolver(configuration: .init(nameservers: [Nameserver.address(address)!], attemptTimeout: .milliseconds(200),
                                                          lookupTimeout: .milliseconds(400), cacheCapacity: 1))
             if case .success = probe.lookup("ns.test", .a) { return true }
             return false
         }
-        return DNSResolver(configuration: .init(nameservers: [NameserverAddress(address)!], attemptTimeout: .seconds(1), lookupTimeout: timeout))
+        return DNSResolver(configuration: .init(nameservers: [Nameserver.address(address)!], attemptTimeout: .seconds(1), lookupTimeout: timeout))
     }
 
     static let evaluator: DMARCEvaluator = {
@@ -96,21 +97,12 @@ import Glibc
     @Test("temperror: a server that never answers, within the lookup timeout")
     func timeout() throws {
         // A bound UDP socket nobody reads: queries vanish.
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound)
-        let silent = NameserverAddress("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
-        let resolver = DNSResolver(configuration: .init(nameservers: [silent], attemptTimeout: .milliseconds(100), lookupTimeout: .milliseconds(300)))
+        let silent = try SilentNameserver()
+        let resolver = DNSResolver(configuration: .init(nameservers: [silent.address], attemptTimeout: .milliseconds(100), lookupTimeout: .milliseconds(300)))
         let start = ContinuousClock.now
         let message = Self.evaluator.evaluate(fromFieldValues: [" a@reject.dmarc.test"], identifiers: DMARCIdentifiers(spfDomain: nil, dkimDomains: []),
                                               source: ResolverDMARCRecords(resolver: resolver))
+        withExtendedLifetime(silent) {}  // open, so queries vanish rather than meet a closed port
         #expect(message.evaluations[0].result == .temperror)
         #expect(message.evaluations[0].reason == "DNS timeout")
         #expect(ContinuousClock.now - start < .seconds(2))

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VigieCore
 import VigieRedis
+import VigieSockets
 import VigieTestKit
 
 #if canImport(Glibc)
@@ -171,12 +172,9 @@ import Glibc
         let listener = try SilentListener()
         let descriptor = listener.descriptor
         let answering = Thread {
-            let client = accept(descriptor, nil, nil)
-            guard client >= 0 else { return }
-            var buffer = [UInt8](repeating: 0, count: 512)
-            _ = read(client, &buffer, buffer.count)
-            let answer = Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)
-            _ = answer.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            guard let client = StreamSocket.accept(descriptor) else { return }
+            _ = try? StreamSocket.read(client, upTo: 512, deadline: .now + .seconds(5))
+            _ = StreamSocket.writeAll(client, Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8))
             Thread.sleep(forTimeInterval: 0.5)
             close(client)
         }
@@ -272,32 +270,6 @@ import Glibc
     }
 }
 
-/// A loopback TCP socket that listens and never accepts or answers.
-final class SilentListener {
-    let descriptor: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 8) == 0 else { close(fd); throw HarnessError("bind/listen: errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        descriptor = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(descriptor) }
-}
 
 /// The harness itself: without redis-server the tests fail and say what to install.
 @Suite struct RedisInstanceTests {

@@ -1,4 +1,5 @@
 import Foundation
+import VigieSockets
 import Logging
 import Testing
 @testable import SRSLookup
@@ -42,13 +43,12 @@ struct LookupConnectionTests {
         #expect(try served.request("get alice@example.com\n").hasPrefix("200 "))
         let silent = try LineClient(port: port)
         let partial = try LineClient(port: port)
-        _ = "get alice@exa".withCString { send(partial.fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        #expect(StreamSocket.writeAll(partial.fd, Array("get alice@exa".utf8)))
 
         for client in [silent, partial] {
             // The server closes it: recv sees end of stream (the client's own timeout is 5 s).
-            var byte: UInt8 = 0
-            let received = recv(client.fd, &byte, 1, 0)
-            #expect(received == 0, "closed by the server, not by the client's timeout")
+            let received = try StreamSocket.read(client.fd, upTo: 1, deadline: .now + .seconds(5))
+            #expect(received == [], "closed by the server, not by the client's timeout")
         }
         // Longer than the request timeout has passed: the connection that had
         // completed a request is still served.

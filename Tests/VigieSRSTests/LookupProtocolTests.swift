@@ -2,6 +2,7 @@
 // real servers on loopback and on a unix socket driven like Postfix drives them.
 
 import Foundation
+import VigieSockets
 import Logging
 import Testing
 @testable import SRSLookup
@@ -103,17 +104,6 @@ struct LookupProtocolTests {
         #expect(table.lookup(.transport, key: Array("".utf8)) == .notFound)
     }
 
-    @Test("listen addresses: loopback only")
-    func listenAddresses() throws {
-        #expect(try LookupListenAddress.parse("127.0.0.1:10001").get() == .inet(host: "127.0.0.1", port: 10001))
-        #expect(try LookupListenAddress.parse("inet:localhost:10003").get() == .inet(host: "127.0.0.1", port: 10003))
-        #expect(try LookupListenAddress.parse("inet:[::1]:10003").get() == .inet(host: "::1", port: 10003))
-        #expect(try LookupListenAddress.parse("unix:/run/vigie/srs.sock").get() == .unix(path: "/run/vigie/srs.sock"))
-        for bad in ["0.0.0.0:10001", "10001", "192.0.2.1:10001", "127.0.0.1:0", "127.0.0.1:70000", "unix:relative", "inet:[::1]"] {
-            if case .success = LookupListenAddress.parse(bad) { Issue.record("accepted \(bad)") }
-        }
-    }
-
     @Test("live servers: tcp_table and socketmap over loopback and a unix socket, many requests per connection")
     func liveServers() throws {
         let table = try makeTable()
@@ -165,53 +155,21 @@ final class LineClient {
     let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { throw HarnessError("connect 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
-        setTimeout()
+        fd = try StreamSocket.connect(to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(5))
     }
 
     init(unixPath: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(unixPath.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard result == 0 else { throw HarnessError("connect \(unixPath): \(String(cString: strerror(errno)))") }
-        setTimeout()
-    }
-
-    private func setTimeout() {
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try StreamSocket.connect(to: .unix(path: unixPath), timeout: .seconds(5))
     }
 
     deinit { close(fd) }
 
     /// Sends `text` and reads until a newline or a complete netstring.
     func request(_ text: String) throws -> String {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if written <= 0 { break }  // the server may close on an over-long line
-            offset += written
-        }
+        _ = StreamSocket.writeAll(fd, Array(text.utf8))  // the server may close on an over-long line
         var reply: [UInt8] = []
-        var byte: UInt8 = 0
-        while recv(fd, &byte, 1, 0) == 1 {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while let byte = try? StreamSocket.read(fd, upTo: 1, deadline: deadline).first {
             reply.append(byte)
             if byte == 10 { break }
             if case .complete = SocketmapProtocol.parseNetstring(reply[...]) { break }

@@ -29,7 +29,7 @@ import VigieSockets
 
     @Test func aPathLongerThanSunPathIsRefusedNotCut() throws {
         let long = "/tmp/" + String(repeating: "x", count: 200) + ".sock"
-        #expect(throws: StreamSocket.Failure.self) { _ = try StreamSocket.listen(on: .unix(path: long)) }
+        #expect(throws: SocketFailure.self) { _ = try StreamSocket.listen(on: .unix(path: long)) }
         do { _ = try StreamSocket.listen(on: .unix(path: long)) } catch {
             #expect(error.code == ENAMETOOLONG)
             #expect("\(error)".contains("at most 107 bytes"), "\(error)")
@@ -38,8 +38,8 @@ import VigieSockets
     }
 
     @Test func aHostNameIsNotAnAddress() {
-        #expect(throws: StreamSocket.Failure.self) { _ = try StreamSocket.listen(on: .tcp(host: "localhost.example", port: 0)) }
-        #expect(throws: StreamSocket.Failure.self) { _ = try StreamSocket.listen(on: .tcp(host: "127.0.0.1", port: 70000)) }
+        #expect(throws: SocketFailure.self) { _ = try StreamSocket.listen(on: .tcp(host: "localhost.example", port: 0)) }
+        #expect(throws: SocketFailure.self) { _ = try StreamSocket.listen(on: .tcp(host: "127.0.0.1", port: 70000)) }
     }
 
     @Test func writingToAPeerThatLeftIsFalseNotSIGPIPE() throws {

@@ -22,6 +22,7 @@
 // and removes the directory if the test process dies without stopping it.
 
 import Foundation
+import VigieSockets
 
 #if canImport(Glibc)
 import Glibc
@@ -290,45 +291,22 @@ public final class DovecotInstance: @unchecked Sendable {
     /// Connects to the auth socket and does the client handshake of Dovecot's auth
     /// protocol (what Postfix does first): true once the server's "DONE" arrives.
     static func authHandshake(socketPath: String, timeout: TimeInterval = 2) -> Bool {
-        #if os(Linux)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { return false }
+        let budget = Duration.milliseconds(Int64(timeout * 1000))
+        let deadline = ContinuousClock.now + budget
+        guard let fd = try? StreamSocket.connect(to: .unix(path: socketPath), timeout: budget) else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-            raw[pathBytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        do {
+            try StreamSocket.write(fd, Array("VERSION\t1\t2\nCPID\t\(getpid())\n".utf8), deadline: deadline)
+            var received: [UInt8] = []
+            while true {
+                let chunk = try StreamSocket.read(fd, upTo: 4096, deadline: deadline)
+                guard !chunk.isEmpty else { return false }
+                received += chunk
+                if String(decoding: received, as: UTF8.self).split(separator: "\n").contains("DONE") { return true }
             }
-        }
-        guard connected == 0 else { return false }
-        let hello = Array("VERSION\t1\t2\nCPID\t\(getpid())\n".utf8)
-        guard hello.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == hello.count else {
+        } catch {
             return false
         }
-        let deadline = Date().addingTimeInterval(timeout)
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000)))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return false }
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return false }
-            received += chunk[..<count]
-            if String(decoding: received, as: UTF8.self).split(separator: "\n").contains("DONE") { return true }
-        }
-        return false
     }
 
     // MARK: Private: watchdog

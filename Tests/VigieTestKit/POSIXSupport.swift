@@ -2,6 +2,7 @@
 // as dead), free loopback ports, private temporary directories and a polling wait.
 
 import Foundation
+import VigieSockets
 
 #if canImport(Glibc)
 import Glibc
@@ -99,33 +100,17 @@ public enum LoopbackPort {
     }
 
     /// Binds 127.0.0.1:`port` (0 = any), closes the socket and returns the bound port.
+    /// `StreamSocket.listen` sets `SO_REUSEADDR`, like Postfix's master: a port with
+    /// only TIME_WAIT leftovers counts as free.
     private static func bindLoopback(port: Int) throws -> Int {
-        #if os(Linux)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw HarnessError("socket(): \(POSIX.describe(errno: errno))") }
-        defer { close(fd) }
-        // Like Postfix's master: a port with only TIME_WAIT leftovers counts as free.
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        do {
+            let fd = try StreamSocket.listen(on: .tcp(host: "127.0.0.1", port: port), backlog: 1)
+            defer { close(fd) }
+            guard let bound = StreamSocket.boundPort(fd) else { throw HarnessError("getsockname(): \(POSIX.describe(errno: errno))") }
+            return bound
+        } catch let error as SocketFailure {
+            throw HarnessError("\(error)")
         }
-        guard bound == 0 else { throw HarnessError("bind(127.0.0.1:\(port)): \(POSIX.describe(errno: errno))") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw HarnessError("getsockname(): \(POSIX.describe(errno: errno))") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

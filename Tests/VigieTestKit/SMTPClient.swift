@@ -1,15 +1,13 @@
-// A blocking SMTP client over POSIX sockets for end-to-end tests. Every read and write
-// waits at most `timeout` seconds (poll on a non-blocking socket), so a test never hangs
-// on a silent server: it gets an `SMTPClientError.timeout` that says what it waited for.
+// A blocking SMTP client for end-to-end tests, on VigieSockets' deadline-bounded
+// stream calls. Every read and write waits at most `timeout` seconds, so a test never
+// hangs on a silent server: it gets an `SMTPClientError.timeout` that says what it
+// waited for.
 
 import Foundation
+import VigieSockets
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 public final class SMTPClient: @unchecked Sendable {
@@ -57,11 +55,7 @@ public final class SMTPClient: @unchecked Sendable {
     /// Closes the socket without QUIT.
     public func close() {
         if fd >= 0 {
-            #if canImport(Glibc) || canImport(Musl)
             _ = Glibc.close(fd)
-            #else
-            _ = Darwin.close(fd)
-            #endif
             fd = -1
         }
     }
@@ -370,98 +364,19 @@ public final class SMTPClient: @unchecked Sendable {
     // MARK: Socket I/O
 
     private static func connect(host: String, port: Int, timeout: TimeInterval) throws -> Int32 {
-        let literal = host == "localhost" ? "127.0.0.1" : host
-        var storage = sockaddr_storage()
-        var length: socklen_t
-        let family: Int32
-        if literal.contains(":") {
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET6, literal, &addr.sin6_addr) == 1 else {
-                throw SMTPClientError.connectFailed(host: host, port: port, reason: "not an IP address literal")
-            }
-            withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: addr) { dst.copyMemory(from: $0) } }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            family = AF_INET6
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET, literal, &addr.sin_addr) == 1 else {
-                throw SMTPClientError.connectFailed(host: host, port: port, reason: "not an IP address literal")
-            }
-            withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: addr) { dst.copyMemory(from: $0) } }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            family = AF_INET
+        guard let address = SocketAddress(host: host == "localhost" ? "127.0.0.1" : host, port: port) else {
+            throw SMTPClientError.connectFailed(host: host, port: port, reason: "not an IP address literal")
         }
-
-        #if os(Linux)
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        #else
-        let fd = socket(family, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else {
-            throw SMTPClientError.connectFailed(host: host, port: port, reason: "socket(): \(POSIX.describe(errno: errno))")
+        do {
+            return try StreamSocket.connect(to: address, deadline: deadline(after: timeout))
+        } catch {
+            throw SMTPClientError.connectFailed(
+                host: host, port: port, reason: error.timedOut ? "timed out after \(timeout) s" : POSIX.describe(errno: error.code))
         }
-        #if !os(Linux)
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
-        #endif
-        let rc = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
-                SMTPClient.systemConnect(fd, sockaddrPointer, length)
-            }
-        }
-        if rc != 0 {
-            let code = errno
-            guard code == EINPROGRESS || code == EINTR else {
-                SMTPClient.systemClose(fd)
-                throw SMTPClientError.connectFailed(host: host, port: port, reason: POSIX.describe(errno: code))
-            }
-            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&pfd, 1, Int32(max(0, timeout) * 1000))
-            if ready <= 0 {
-                SMTPClient.systemClose(fd)
-                throw SMTPClientError.connectFailed(
-                    host: host, port: port,
-                    reason: ready == 0 ? "timed out after \(timeout) s" : POSIX.describe(errno: errno))
-            }
-            var soError: Int32 = 0
-            var soLength = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &soLength)
-            if soError != 0 {
-                SMTPClient.systemClose(fd)
-                throw SMTPClientError.connectFailed(host: host, port: port, reason: POSIX.describe(errno: soError))
-            }
-        }
-        return fd
     }
 
-    private static func systemConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
-        #if canImport(Glibc) || canImport(Musl)
-        return Glibc.connect(fd, address, length)
-        #else
-        return Darwin.connect(fd, address, length)
-        #endif
-    }
-
-    private static func systemSend(_ fd: Int32, _ base: UnsafeRawPointer?, _ count: Int, _ flags: Int32) -> Int {
-        #if canImport(Glibc) || canImport(Musl)
-        return Glibc.send(fd, base, count, flags)
-        #else
-        return Darwin.send(fd, base, count, flags)
-        #endif
-    }
-
-    private static func systemClose(_ fd: Int32) {
-        #if canImport(Glibc) || canImport(Musl)
-        _ = Glibc.close(fd)
-        #else
-        _ = Darwin.close(fd)
-        #endif
+    private static func deadline(after seconds: TimeInterval) -> ContinuousClock.Instant {
+        .now + .milliseconds(Int64(max(0, min(seconds, 86_400)) * 1000))
     }
 
     private func sendLine(_ line: String, transcriptAs shown: String? = nil) throws {
@@ -471,37 +386,17 @@ public final class SMTPClient: @unchecked Sendable {
 
     private func writeAll(_ bytes: [UInt8], what: String) throws {
         guard fd >= 0 else { throw SMTPClientError.notConnected }
-        let deadline = Date().addingTimeInterval(timeout)
-        var offset = 0
-        while offset < bytes.count {
-            #if os(Linux)
-            let flags = Int32(MSG_NOSIGNAL)
-            #else
-            let flags: Int32 = 0
-            #endif
-            let n = bytes[offset...].withUnsafeBytes { SMTPClient.systemSend(fd, $0.baseAddress, $0.count, flags) }
-            if n > 0 {
-                offset += n
-                continue
-            }
-            let code = errno
-            if n < 0 && code == EINTR { continue }
-            if n < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
-                let remaining = deadline.timeIntervalSinceNow
-                if remaining <= 0 {
-                    throw SMTPClientError.timeout(waitingFor: what, after: timeout, received: "")
-                }
-                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&pfd, 1, Int32(remaining * 1000) + 1)
-                continue
-            }
-            throw SMTPClientError.io(operation: what, reason: POSIX.describe(errno: code))
+        do {
+            try StreamSocket.write(fd, bytes, deadline: Self.deadline(after: timeout))
+        } catch {
+            if error.timedOut { throw SMTPClientError.timeout(waitingFor: what, after: timeout, received: "") }
+            throw SMTPClientError.io(operation: what, reason: POSIX.describe(errno: error.code))
         }
     }
 
     /// Reads one complete (possibly multi-line) reply within `timeout`.
     private func readResponse(waitingFor what: String) throws -> SMTPResponse {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Self.deadline(after: timeout)
         var rawLines: [String] = []
         while true {
             let line = try readLine(deadline: deadline, waitingFor: what, partialLines: rawLines)
@@ -514,7 +409,7 @@ public final class SMTPClient: @unchecked Sendable {
         }
     }
 
-    private func readLine(deadline: Date, waitingFor what: String, partialLines: [String]) throws -> String {
+    private func readLine(deadline: ContinuousClock.Instant, waitingFor what: String, partialLines: [String]) throws -> String {
         guard fd >= 0 else { throw SMTPClientError.notConnected }
         func received() -> String {
             (partialLines + [String(decoding: buffer, as: UTF8.self)]).filter { !$0.isEmpty }.joined(separator: "\n")
@@ -530,28 +425,15 @@ public final class SMTPClient: @unchecked Sendable {
             if buffer.count > 1_000_000 {
                 throw SMTPClientError.malformedReply(line: String(decoding: buffer.prefix(200), as: UTF8.self), reason: "line longer than 1 MB")
             }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 {
-                throw SMTPClientError.timeout(waitingFor: what, after: timeout, received: received())
+            let chunk: [UInt8]
+            do {
+                chunk = try StreamSocket.read(fd, upTo: 16384, deadline: deadline)
+            } catch {
+                if error.timedOut { throw SMTPClientError.timeout(waitingFor: what, after: timeout, received: received()) }
+                throw SMTPClientError.io(operation: "recv while waiting for \(what)", reason: POSIX.describe(errno: error.code))
             }
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(min(remaining, 3600) * 1000) + 1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw SMTPClientError.io(operation: "poll while waiting for \(what)", reason: POSIX.describe(errno: errno))
-            }
-            if ready == 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
-                buffer.append(contentsOf: chunk[0..<n])
-            } else if n == 0 {
-                throw SMTPClientError.connectionClosed(waitingFor: what, received: received())
-            } else {
-                let code = errno
-                if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { continue }
-                throw SMTPClientError.io(operation: "recv while waiting for \(what)", reason: POSIX.describe(errno: code))
-            }
+            if chunk.isEmpty { throw SMTPClientError.connectionClosed(waitingFor: what, received: received()) }
+            buffer.append(contentsOf: chunk)
         }
     }
 }

@@ -13,7 +13,7 @@ import VigieDNS
 /// - nothing passes: without a key no signature may verify, however it is forged;
 /// - the verdict is a function of the message: verifying it again gives the same
 ///   results for the same domains and selectors.
-let resolver = DNSResolver(configuration: .init(nameservers: [NameserverAddress("127.0.0.1:9")!],
+let resolver = DNSResolver(configuration: .init(nameservers: [Nameserver.address("127.0.0.1:9")!],
                                                 attemptTimeout: .milliseconds(50), lookupTimeout: .milliseconds(50),
                                                 attempts: 1, cacheCapacity: 1))
 let verifier = try! DKIMVerifier(resolver: resolver, limits: .init(maximumSignatures: 5, timeout: .milliseconds(200)))
