@@ -11,34 +11,16 @@ struct AccountEntry: Sendable {
     /// Recently accepted messages, for the evidence of a burst lock. Bounded by the
     /// burst threshold.
     var recent = RecentMessages()
-    /// What detection learnt of the account, and its suspicion score. Reading it
-    /// allocates nothing; changing it gives the entry a history of its own.
-    var history: SendingHistory {
-        get { learnt?.history ?? SendingHistory() }
-        _modify {
-            if learnt == nil {
-                learnt = LearntHistory(SendingHistory())
-            } else if !isKnownUniquelyReferenced(&learnt) {
-                learnt = LearntHistory(learnt!.history)
-            }
-            yield &learnt!.history
-        }
-    }
-    /// The history, out of line and only once detection has learnt something (or
-    /// a restore or an admin put one there): inline, its ~265 bytes were most of an
-    /// entry, paid by every account even with detection off (benchmarks/ PolicyMemory).
-    private var learnt: LearntHistory?
+    /// What detection learnt of the account, and its suspicion score.
+    ///
+    /// Inline, though an account detection never learnt from pays for it too: a heap
+    /// box allocated at the first scored message saved 280 bytes per such account
+    /// (PolicyMemory), but cost the daemon, where every sending account is scored,
+    /// 34 bytes more per account (a 304-byte malloc chunk each, and about 5 MB of
+    /// holes at 100k accounts between them and each message's transient
+    /// allocations: 533 → 567 B/account, benchmarks/ --memory). A per-shard array of
+    /// histories, indexed from the entry, would keep both gains.
+    var history = SendingHistory()
     /// In its shard's dirty set, waiting for the next flush.
     var isDirty = false
-}
-
-/// An account's `SendingHistory` on the heap, copied on write by `AccountEntry.history`.
-///
-/// `@unchecked Sendable`: the only mutation is through `AccountEntry.history`'s
-/// `_modify`, after `isKnownUniquelyReferenced` made the box the entry's alone, and
-/// entries are changed only under their shard's mutex; a box shared between copies
-/// of an entry is never written.
-final class LearntHistory: @unchecked Sendable {
-    var history: SendingHistory
-    init(_ history: SendingHistory) { self.history = history }
 }
