@@ -16,6 +16,9 @@ let package = Package(
         .executable(name: "vigie", targets: ["vigie"]),
         .executable(name: "vigiectl", targets: ["vigiectl"]),
         .executable(name: "vigie-demo", targets: ["vigie-demo"]),
+        // The policy core as a library, for the benchmarks package (benchmarks/), which
+        // measures it in a process of its own.
+        .library(name: "VigieCore", targets: ["VigieCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

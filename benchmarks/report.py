@@ -135,8 +135,10 @@ if dmem:
            "distinct `{auth_authen}` logins sending one message each over the milter protocol (MilterLoad, "
            f"8 connections): RSS {d['idle_rss_kb'] / 1024:.1f} MB idle, {d['rss_kb'] / 1024:.1f} MB after "
            f"({d['accounts_accepted']:,} accounts accepted), {d['bytes_per_account']} bytes per account. "
-           "The idle figure is mostly shared library text (Swift runtime, Foundation and ICU, libmilter, "
-           "SQLite, OpenSSL).", ""]
+           + (f"Idle, of /proc/PID/smaps_rollup: {d['idle_smaps']['Private_Dirty'] / 1024:.1f} MB private dirty "
+              f"(heap, stacks, relocated data), {d['idle_smaps']['Shared_Clean'] / 1024:.1f} MB shared clean and "
+              f"{d['idle_smaps']['Private_Clean'] / 1024:.1f} MB private clean (file-backed: library and program "
+              "text, read-only data)." if d.get("idle_smaps") else ""), ""]
     target("Resident set < 40 MB with 100k tracked accounts (vigie daemon)", d["rss_kb"] / 1024 < 40,
            f"{d['rss_kb'] / 1024:.1f} MB ({d['idle_rss_kb'] / 1024:.1f} MB idle + {d['bytes_per_account']} B/account)",
            "daemon + MilterLoad --accounts 100000")

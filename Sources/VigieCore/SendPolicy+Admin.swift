@@ -33,12 +33,11 @@ extension SendPolicy {
             let wasLocked = shard.locks.removeValue(forKey: account) != nil
             // The episode is over: a score left at the lock threshold would lock the
             // member again on their next message to a stranger.
-            let known = shard.accounts.modifyExisting(account) { entry -> Bool in
+            shard.accounts.modifyExisting(account) { entry in
                 Self.clearCounts(&entry)
                 entry.history.clearScore()
-                return true
-            } ?? false
-            if known { shard.dirty.insert(account) }
+            }
+            shard.markDirty(account)
             return wasLocked
         }
         return ended ?? (wasLocked ? AccountLock(account: account, lockedAt: clock.now(), actor: actor, reason: reason) : nil)
@@ -49,7 +48,8 @@ extension SendPolicy {
         try forgetSharedCounts(account)
         try store.recordAudit(AuditEvent(at: clock.now(), account: account.value, action: .reset, actor: actor, reason: reason))
         shard(for: account).state.withLock { shard in
-            if shard.accounts.modifyExisting(account, Self.clearCounts) != nil { shard.dirty.insert(account) }
+            shard.accounts.modifyExisting(account, Self.clearCounts)
+            shard.markDirty(account)
         }
     }
 

@@ -46,9 +46,8 @@ extension SendPolicy {
                 // An account trusted before it ever sent: without an activity time the
                 // flush would find its history past retention and forget it.
                 if entry.packed.lastActivity == 0 { entry.packed.lastActivity = now }
-                entry.isDirty = true
             }
-            shard.dirty.insert(account)
+            shard.markDirty(account)
         }
     }
 }

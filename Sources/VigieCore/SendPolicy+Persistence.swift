@@ -55,7 +55,7 @@ extension SendPolicy {
         } catch {
             // Put them back as dirty so the next flush tries again.
             for (account, _) in changes {
-                shard(for: account).state.withLock { _ = $0.dirty.insert(account) }
+                shard(for: account).state.withLock { $0.markDirty(account) }
             }
             storeFailed(error, during: "saving counters")
         }
@@ -68,9 +68,21 @@ extension SendPolicy {
         for shard in shards {
             shard.state.withLock { shard in
                 for account in shard.accounts.keys where shard.locks[account] == nil {
-                    shard.dirty.insert(account)
+                    shard.markDirty(account)
                 }
             }
         }
+    }
+}
+
+extension SendPolicy.Shard.Contents {
+    /// Lists `account` for the next flush, unless it is listed already or has no
+    /// entry (nothing to save).
+    mutating func markDirty(_ account: AccountName) {
+        let newlyDirty = accounts.modifyExisting(account) { entry -> Bool in
+            defer { entry.isDirty = true }
+            return !entry.isDirty
+        } ?? false
+        if newlyDirty { dirty.append(account) }
     }
 }

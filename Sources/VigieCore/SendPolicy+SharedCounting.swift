@@ -96,15 +96,12 @@ extension SendPolicy {
         let lifted = shard(for: account).state.withLock { shard -> Bool in
             guard let known = shard.locks[account], known.id == lockID else { return false }
             shard.locks[account] = nil
-            let tracked = shard.accounts.modifyExisting(account) { entry -> Bool in
+            shard.accounts.modifyExisting(account) { entry in
                 entry.packed = PackedCounters()
                 entry.recent.removeAll()
                 entry.history.clearScore()
-                return true
-            } ?? false
-            if tracked {
-                shard.dirty.insert(account)
             }
+            shard.markDirty(account)
             return true
         }
         if lifted { events?.storedLockApplied(account: account, lockID: lockID, locked: false) }

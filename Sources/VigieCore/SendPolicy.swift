@@ -77,8 +77,11 @@ public final class SendPolicy: Sendable {
             /// Locks in force. Apart from the counters: few accounts are ever locked,
             /// and an optional lock inline in every entry cost ~70 bytes per account.
             var locks: [AccountName: AccountLock] = [:]
-            /// Accounts whose counters changed since the last flush.
-            var dirty: Set<AccountName> = []
+            /// Accounts whose counters changed since the last flush, each listed
+            /// once: its entry's `isDirty` says whether it is here already. A list, not
+            /// a set: the flag already answers "is it in?", and a set's buckets cost
+            /// 32-64 bytes per account listed (benchmarks/ PolicyMemory).
+            var dirty: [AccountName] = []
             /// The recent decisions that moved a suspicion score, for `vigiectl
             /// explain` and as a suspicion lock's evidence; only for accounts
             /// whose score is moving, bounded (`SuspicionLog`).
@@ -237,7 +240,7 @@ public final class SendPolicy: Sendable {
                     return outcome
                 }
                 if case .newLock(let lock, _, _) = outcome { shard.locks[account] = lock }
-                if newlyDirty { shard.dirty.insert(account) }
+                if newlyDirty { shard.dirty.append(account) }
                 return outcome
             }
             switch outcome {

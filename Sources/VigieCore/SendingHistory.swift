@@ -3,9 +3,9 @@ import Foundation
 /// What Vigie has learnt of one account's sending, and its suspicion score: the
 /// state behind "this is not how camille sends".
 ///
-/// Fixed size (about 300 bytes whatever the account does), kept inline in the
-/// account's entry, saved by the flusher with the counters (`StateStore.saveHistories`)
-/// and restored at start. See `SuspicionWeights` for how a message is scored.
+/// Fixed size (260 bytes whatever the account does), kept inline in the account's
+/// entry, saved by the flusher with the counters (`StateStore.saveHistories`) and restored at start. See
+/// `SuspicionWeights` for how a message is scored.
 ///
 /// Learning: recipients are always learnt (so a stranger counts once). Networks
 /// and the hour habit are learnt only while the score is calm (under half the
@@ -15,19 +15,22 @@ public struct SendingHistory: Sendable, Equatable {
     /// Hours since the epoch of the first message seen; 0 for an empty history.
     var firstSeenHour: UInt32 = 0
     var messages: UInt32 = 0
+    // Declared in this order (networks before the sketch, the 2-byte field before the
+    // 1-byte ones) so the struct has no holes: 260 bytes, not 265, and an entry's
+    // stride 408, not 416.
+    var networks = KnownNetworks()
     /// Recipients and recipient domains the account wrote to, in one sketch (domain
     /// hashes are salted apart from address hashes): one filter of both sizes'
     /// bits holds more than two fixed halves would (PolicyMemory: bytes per account).
     var correspondents = NoveltySketch()
-    var networks = KnownNetworks()
     var habit = SendingHabit()
     var score: Float = 0
     /// Minutes since the epoch when `score` was last decayed.
     var scoreMinute: UInt32 = 0
+    var newNetworksDay: UInt16 = 0
     /// A watch was raised and the score has not fallen back under half the watch
     /// threshold since: the admins are told once per episode.
     var watched = false
-    var newNetworksDay: UInt16 = 0
     var newNetworksToday: UInt8 = 0
 
     public init() {}

@@ -96,3 +96,33 @@ struct PersistenceTests {
         #expect(try h.store.loadCounters().isEmpty)
     }
 }
+
+/// The dirty list holds each account once, however many changes marked it.
+@Suite("Flush lists each changed account once")
+struct DirtyListTests {
+    @Test func anAccountChangedSeveralWaysIsSavedOnce() throws {
+        let h = Harness(PersistenceTests.settings)
+        h.send(.alice, queueID: "A1")
+        try h.policy.reset(account: .alice, actor: "marie", reason: "test")
+        try h.policy.trust(account: .alice, network: try #require(NetworkPrefix(clientAddress: "82.64.10.7")),
+                           actor: "marie", reason: "home")
+        h.send(.alice, queueID: "A2")
+        #expect(h.policy.flushCounters() == 1)
+        #expect(h.policy.flushCounters() == 0, "nothing changed since")
+        try h.policy.reset(account: .alice, actor: "marie", reason: "again")
+        #expect(h.policy.flushCounters() == 1)
+    }
+
+    @Test func aFailedFlushListsTheAccountAgainOnce() throws {
+        let h = Harness(PersistenceTests.settings)
+        h.send(.alice, queueID: "A1")
+        h.store.fail(.saveCounters)
+        #expect(h.policy.flushCounters() == 1)
+        // Listed again by the failed flush, then changed: still one account to save.
+        h.send(.alice, queueID: "A2")
+        h.store.heal()
+        #expect(h.policy.flushCounters() == 1)
+        #expect(h.store.calls(to: .saveCounters) == 2)
+        #expect(h.store.savedCounters(of: .alice)?.messagesPerHour.current == 2)
+    }
+}

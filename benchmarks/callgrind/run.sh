@@ -3,10 +3,14 @@
 # change (valgrind counts instructions, not seconds), for the profile-guided tuning
 # of issue #6. Prints one line per target.
 #
-#   benchmarks/callgrind/run.sh [--sessions N]
+#   benchmarks/callgrind/run.sh [--sessions N] [--policy]
 #
 #   policy      SendPolicy check + commit per message, 10k warm accounts (PolicyMemory
 #               10000 N minus PolicyMemory 10000 0, divided by N)
+#   policy-detection  the same with the shipped [detection] and each message's signals
+#               (PolicyMemory ... detection): the suspicion score's observation included
+#
+# --policy: only the two policy lines (they need PolicyMemory alone).
 #   submission  the vigie daemon per milter session (MilterLoad, 1 connection, 1,000
 #               accounts, RCPT + end of message as Postfix sends them)
 #   noopmin     the C no-op libmilter filter with Vigie's stages, same load: the floor
@@ -38,7 +42,8 @@ for arg in "$@"; do
     case "$arg" in
         --sessions=*) sessions=${arg#*=} ;;
         --only=*) only=",${arg#*=}," ;;
-        *) echo "usage: $0 [--sessions=N] [--only=LABEL,...]" >&2; exit 2 ;;
+        --policy) only=",policy,policy-detection," ;;
+        *) echo "usage: $0 [--sessions=N] [--only=LABEL,...] [--policy]" >&2; exit 2 ;;
     esac
 done
 vigie="$root/.build-bench-root/release/vigie"
@@ -47,7 +52,11 @@ policy="$here/.build-bench/release/PolicyMemory"
 noopmin="$here/.build-noop/noop-milter-min"
 noopsign="$here/.build-noop/noop-milter-sign"
 noopin="$here/.build-noop/noop-milter-in"
-for binary in "$vigie" "$load" "$noopmin" "$noopsign" "$noopin"; do
+wants() { [ -z "$only" ] || [[ "$only" == *",$1,"* ]]; }
+needed=()
+wants policy || wants policy-detection && needed+=("$policy")
+[ "$only" = ",policy,policy-detection," ] || needed+=("$vigie" "$load" "$noopmin" "$noopsign" "$noopin")
+for binary in "${needed[@]}"; do
     [ -x "$binary" ] || { echo "missing $binary: run benchmarks/run first" >&2; exit 2; }
 done
 work=$(mktemp -d /tmp/vigie-callgrind-XXXXXX)
@@ -64,20 +73,19 @@ total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","
 # valgrind 3.19 cannot read the DWARF 5 of Swift release builds: keep the symbols only.
 nodebug() { strip --strip-debug -o "$work/$(basename "$1").nodebug" "$1"; echo "$work/$(basename "$1").nodebug"; }
 
-# ---- policy: the difference of two whole runs
-# PolicyMemory is the benchmarks package's own build of the policy core, which does
-# not build while that copy lacks VigieReply (benchmarks/README, issue 13): then this
-# one line is skipped, the milter targets below do not need it.
-if [ -n "$only" ] && [[ "$only" != *",policy,"* ]]; then
-    :
-elif [ -x "$policy" ]; then
+# ---- policy: the difference of two whole runs (PolicyMemory links the root
+# package's VigieCore library product, built as the daemon's is)
+if wants policy || wants policy-detection; then
     p=$(nodebug "$policy")
-    valgrind --tool=callgrind --callgrind-out-file="$work/policy0.out" "$p" 10000 0 > /dev/null 2>&1
-    valgrind --tool=callgrind --callgrind-out-file="$work/policy1.out" "$p" 10000 100000 > /dev/null 2>&1
-    printf '%-11s %s instructions per message (check + commit)\n' policy "$(( ($(total "$work/policy1.out") - $(total "$work/policy0.out")) / 100000 ))"
-else
-    echo "policy      skipped: $policy not built (the benchmarks package's VigieCore copy lacks VigieReply)" >&2
+    for variant in "" detection; do
+        wants "policy${variant:+-$variant}" || continue
+        valgrind --tool=callgrind --callgrind-out-file="$work/policy0.out" "$p" 10000 0 $variant > /dev/null 2>&1
+        valgrind --tool=callgrind --callgrind-out-file="$work/policy1.out" "$p" 10000 100000 $variant > /dev/null 2>&1
+        printf '%-11s %s instructions per message (check + commit)\n' "policy${variant:+-$variant}" \
+            "$(( ($(total "$work/policy1.out") - $(total "$work/policy0.out")) / 100000 ))"
+    done
 fi
+[ "$only" != ",policy,policy-detection," ] || exit 0
 
 # ---- a milter under callgrind: counters zeroed after a warm-up, dumped after the load
 measure() {  # label socket-spec load-args... -- command...

@@ -10,7 +10,7 @@ import Benchmark
 import BenchSupport
 import Foundation
 import Synchronization
-import VigieCoreCopy
+import VigieCore
 
 let perThread = 1_000
 

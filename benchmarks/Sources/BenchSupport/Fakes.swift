@@ -4,7 +4,7 @@
 
 import Foundation
 import Synchronization
-import VigieCoreCopy
+import VigieCore
 
 /// The daemon's clock (VigieDaemon.SystemTimeSource), copied so the benchmark pays
 /// the same `Date()` call per decision that the daemon does.

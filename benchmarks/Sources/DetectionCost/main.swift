@@ -7,7 +7,7 @@
 
 import BenchSupport
 import Foundation
-import VigieCoreCopy
+import VigieCore
 
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10_000 : 10_000
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 15 : 15

@@ -10,7 +10,7 @@
 
 import BenchSupport
 import Foundation
-import VigieCoreCopy
+import VigieCore
 
 func residentBytes() -> Int {
     // /proc/self/statm: size resident shared ... in pages.
