@@ -39,21 +39,6 @@ public struct RedisArguments: Sendable {
         appendCRLF()
     }
 
-    /// `text` and `suffix` as one argument (a hash field `NAME:s`), without
-    /// concatenating them first.
-    public mutating func append(_ text: String, _ suffix: String) {
-        var text = text
-        var suffix = suffix
-        text.withUTF8 { utf8 in
-            suffix.withUTF8 { tail in
-                appendHeader(length: utf8.count + tail.count)
-                encoded.append(contentsOf: utf8)
-                encoded.append(contentsOf: tail)
-            }
-        }
-        appendCRLF()
-    }
-
     /// Every argument of `other`, after these.
     public mutating func append(contentsOf other: RedisArguments) {
         count += other.count

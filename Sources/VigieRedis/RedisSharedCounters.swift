@@ -155,10 +155,8 @@ public final class RedisSharedCounters: Sendable {
     /// whatever the limits: what a host counted alone while this server was away.
     public func add(account: AccountName, messages: Int, recipients: Int, windows: [Window]) throws {
         guard messages >= 0 else { throw RedisError(.configuration, "cannot add \(messages) messages") }
-        var extra = RedisArguments(capacity: 16)
-        extra.append(messages)
         _ = try run(Self.addScript, account: account, recipients: recipients, windows: windows,
-                    refusalThreshold: nil, extra: extra, doing: "cannot add the counts of \(account)")
+                    refusalThreshold: nil, countRefusal: false, messages: messages, doing: "cannot add the counts of \(account)")
     }
 
     /// The check, in two steps. First a read (TIME and one HMGET, pipelined: no
@@ -176,18 +174,14 @@ public final class RedisSharedCounters: Sendable {
         if let accepted = try read(account: account, recipients: recipients, windows: windows, doing: doing) {
             return accepted
         }
-        var extra = RedisArguments(capacity: 8)
-        extra.append(countRefusal ? 1 : 0)
         return try run(Self.checkScript, account: account, recipients: recipients, windows: windows,
-                       refusalThreshold: refusalThreshold, extra: extra, doing: doing, namesChecked: true)
+                       refusalThreshold: refusalThreshold, countRefusal: countRefusal, doing: doing, namesChecked: true)
     }
 
     func decideCommit(account: AccountName, recipients: Int, windows: [Window], countRefusal: Bool,
                       namesChecked: Bool = false) throws -> Decided {
-        var extra = RedisArguments(capacity: 8)
-        extra.append(countRefusal ? 1 : 0)
         return try run(Self.commitScript, account: account, recipients: recipients, windows: windows,
-                       refusalThreshold: nil, extra: extra, doing: "cannot count the message of \(account)",
+                       refusalThreshold: nil, countRefusal: countRefusal, doing: "cannot count the message of \(account)",
                        namesChecked: namesChecked)
     }
 
@@ -214,14 +208,18 @@ public final class RedisSharedCounters: Sendable {
     }
 
     private func run(_ script: RedisScript, account: AccountName, recipients: Int, windows: [Window],
-                     refusalThreshold: Int?, extra: RedisArguments, doing: String,
+                     refusalThreshold: Int?, countRefusal: Bool, messages: Int = 0, doing: String,
                      namesChecked: Bool = false) throws -> Decided {
         try Self.validate(windows, recipients: recipients, namesChecked: namesChecked)
-        var arguments = RedisArguments(capacity: 40 * windows.count + 32)
+        // The scripts' five leading arguments, then the windows' four each
+        // (`RedisSharedCounters+Scripts.swift` says what each is).
+        var arguments = RedisArguments(capacity: 40 * windows.count + 48)
         arguments.append(recipients)
         arguments.append(refusalThreshold ?? -1)
+        arguments.append(windows.count)
+        arguments.append(countRefusal ? 1 : 0)
+        arguments.append(messages)
         arguments.append(contentsOf: windowEncodings.encoded(windows).scriptArguments)
-        arguments.append(contentsOf: extra)
         let key = keys.count(account.value)
         let started = ContinuousClock.now
         return try explained(doing) { [arguments] () throws(RedisError) in
@@ -249,7 +247,7 @@ public final class RedisSharedCounters: Sendable {
         }
         guard replies.count == 2, let clock = replies[0].elements, clock.count == 2,
               let seconds = Self.integer(clock[0]), let microseconds = Self.integer(clock[1]),
-              let saved = replies[1].elements, saved.count == 3 * windows.count + 1 else {
+              let saved = replies[1].elements, saved.count == windows.count + 1 else {
             throw RedisError(.protocol, "TIME and HMGET answered \(replies)", context: "\(doing) in \(server)")
         }
         let now = seconds * 1000 + microseconds / 1000
@@ -257,9 +255,18 @@ public final class RedisSharedCounters: Sendable {
         counts.reserveCapacity(windows.count)
         for (index, window) in windows.enumerated() {
             let length = Int64(window.length.milliseconds)
-            var count = SlidingWindowCount(windowStart: Self.integer(saved[3 * index]) ?? 0,
-                                           previous: UInt32(clamping: Self.integer(saved[3 * index + 1]) ?? 0),
-                                           current: UInt32(clamping: Self.integer(saved[3 * index + 2]) ?? 0))
+            var count = SlidingWindowCount(windowStart: 0, previous: 0, current: 0)
+            switch saved[index] {
+            case .nil: break  // never counted, or expired
+            case .bulk(let bytes):
+                guard let record = WindowRecord(bytes[...]) else {
+                    throw RedisError(.protocol, "window \(window.name) holds \(bytes.count) bytes, not \(WindowRecord.size)",
+                                     context: "\(doing) in \(server)")
+                }
+                count = record.count
+            default:
+                throw RedisError(.protocol, "HMGET answered \(saved[index]) for window \(window.name)", context: "\(doing) in \(server)")
+            }
             count.advance(to: now, length: length)
             if let limit = window.limit,
                !count.fits(window.metric == .messages ? 1 : recipients, under: limit, at: now, length: length) {
@@ -267,7 +274,7 @@ public final class RedisSharedCounters: Sendable {
             }
             counts.append(count)
         }
-        return Decided(verdict: .accept, now: now, refusalsInARow: Int(Self.integer(saved[3 * windows.count]) ?? 0),
+        return Decided(verdict: .accept, now: now, refusalsInARow: Int(Self.integer(saved[windows.count]) ?? 0),
                        counts: counts, fits: Array(repeating: true, count: windows.count))
     }
 
@@ -327,9 +334,10 @@ public final class RedisSharedCounters: Sendable {
             guard window.length >= .milliseconds(1000) else {
                 throw RedisError(.configuration, "window \(window.name) is \(window.length.milliseconds) ms long; at least 1 s")
             }
-            guard namesChecked || (!window.name.isEmpty && !window.name.utf8.contains(UInt8(ascii: ":"))
+            // Each name is a field of the account's hash, beside `refusals`.
+            guard namesChecked || (!window.name.isEmpty && window.name != "refusals"
                   && !windows[..<index].contains(where: { $0.name == window.name })) else {
-                throw RedisError(.configuration, "window names must be unique, non-empty and without ':' (\"\(window.name)\")")
+                throw RedisError(.configuration, "window names must be unique, non-empty and not \"refusals\" (\"\(window.name)\")")
             }
             if let limit = window.limit, limit < 0 {
                 throw RedisError(.configuration, "window \(window.name) has limit \(limit); a limit is at least 0")
@@ -338,70 +346,27 @@ public final class RedisSharedCounters: Sendable {
     }
 
     /// The scripts' reply: verdict, now, refusals, longest, then one string holding
-    /// start, previous, current and fits of each window in the order sent.
+    /// each window's record and whether the message fits (`WindowRecord.replySize`
+    /// bytes each), in the order sent.
     private static func decided(from reply: RedisReply, windows count: Int) throws(RedisError) -> Decided {
         guard let parts = reply.elements, parts.count == 5, let verdictText = parts[0].text,
               let verdict = Outcome.Verdict(rawValue: verdictText), let now = integer(parts[1]),
-              let refusals = integer(parts[2]), case .bulk(let packed) = parts[4] else {
+              let refusals = integer(parts[2]), case .bulk(let packed) = parts[4],
+              packed.count == count * WindowRecord.replySize else {
             throw RedisError(.protocol, "the counting script answered \(reply)")
         }
         var counts: [SlidingWindowCount] = []
         var fits: [Bool] = []
         counts.reserveCapacity(count)
         fits.reserveCapacity(count)
-        var numbers = DecimalFields(packed)
-        for _ in 0..<count {
-            guard let start = numbers.next(), let previous = numbers.next(), let current = numbers.next(),
-                  let fit = numbers.next() else {
+        for index in 0..<count {
+            let offset = index * WindowRecord.replySize
+            guard let record = WindowRecord(packed[offset..<offset + WindowRecord.size]) else {
                 throw RedisError(.protocol, "the counting script answered \(reply)")
             }
-            counts.append(SlidingWindowCount(windowStart: start, previous: UInt32(clamping: previous), current: UInt32(clamping: current)))
-            fits.append(fit != 0)
+            counts.append(record.count)
+            fits.append(packed[offset + WindowRecord.size] != 0)
         }
-        guard numbers.isAtEnd else { throw RedisError(.protocol, "the counting script answered \(reply)") }
         return Decided(verdict: verdict, now: now, refusalsInARow: Int(refusals), counts: counts, fits: fits)
-    }
-}
-
-/// Decimal integers separated by single spaces, read one at a time from the bytes
-/// (the counting scripts' windows), without a `String` or an array per number.
-struct DecimalFields {
-    private let bytes: [UInt8]
-    private var index = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var isAtEnd: Bool { index >= bytes.count }
-
-    /// The next number; nil at the end or on anything but `-?[0-9]{1,18}` followed
-    /// by a space and another number, or by the end (then nothing is consumed).
-    mutating func next() -> Int64? {
-        let begin = index
-        guard let number = read() else {
-            index = begin  // nothing taken: not at the end after a bad number
-            return nil
-        }
-        return number
-    }
-
-    private mutating func read() -> Int64? {
-        guard index < bytes.count else { return nil }
-        var negative = false
-        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
-        var value: Int64 = 0
-        var digits = 0
-        while index < bytes.count, bytes[index] != UInt8(ascii: " ") {
-            let byte = bytes[index]
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
-            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-            digits += 1
-            index += 1
-        }
-        guard digits > 0 else { return nil }
-        if index < bytes.count {
-            index += 1  // the space
-            guard index < bytes.count else { return nil }  // a trailing space
-        }
-        return negative ? -value : value
     }
 }

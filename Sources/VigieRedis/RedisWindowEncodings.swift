@@ -2,10 +2,10 @@ import Synchronization
 
 extension RedisSharedCounters {
     /// The windows' part of every counting call, laid out as RESP once per distinct
-    /// list of windows instead of at every decision: the scripts' five arguments per
-    /// window (name, length, limit, metric, role) and the check's HMGET field names.
+    /// list of windows instead of at every decision: the scripts' four arguments per
+    /// window (name, length, limit, kind) and the check's HMGET field names.
     ///
-    /// Why: laying out the ten windows' 50 arguments and 31 field names at each RCPT
+    /// Why: laying out the eight windows' 40 arguments and 25 field names at each RCPT
     /// and end of message was about 70,000 instructions per message on this side, a
     /// third of what the Redis store cost the daemon over SQLite (callgrind,
     /// benchmarks/callgrind/run.sh --only=limits,redis). The policy sends few
@@ -14,9 +14,9 @@ extension RedisSharedCounters {
     /// out and takes the slot of the oldest.
     final class WindowEncodings: Sendable {
         struct Encoded: Sendable {
-            /// Number of windows, then each window's five script arguments.
+            /// Each window's four script arguments.
             let scriptArguments: RedisArguments
-            /// `NAME:s`, `NAME:p`, `NAME:c` of each window, then `refusals`.
+            /// Each window's name (its field in the account's hash), then `refusals`.
             let fields: RedisArguments
         }
 
@@ -47,17 +47,14 @@ extension RedisSharedCounters {
 
         private static func encode(_ windows: [Window]) -> Encoded {
             var arguments = RedisArguments(capacity: 40 * windows.count + 8)
-            arguments.append(windows.count)
-            var fields = RedisArguments(capacity: 32 * windows.count + 16)
+            var fields = RedisArguments(capacity: 24 * windows.count + 16)
             for window in windows {
                 arguments.append(window.name)
                 arguments.append(Int(window.length.milliseconds))
                 arguments.append(window.limit ?? -1)
-                arguments.append(window.metric.rawValue)
-                arguments.append(window.role.rawValue)
-                fields.append(window.name, ":s")
-                fields.append(window.name, ":p")
-                fields.append(window.name, ":c")
+                // The scripts' kind: bit 0 counts messages (not recipients), bit 1 is the burst rule's.
+                arguments.append((window.metric == .messages ? 1 : 0) + (window.role == .burst ? 2 : 0))
+                fields.append(window.name)
             }
             fields.append("refusals")
             return Encoded(scriptArguments: arguments, fields: fields)

@@ -34,6 +34,14 @@ final class TwoHosts {
         let result = try ProcessRunner.run("/usr/bin/redis-cli", ["-s", redis.socketPath!] + arguments, timeout: 10)
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// The current count of `window` in the account's shared windows, as the server
+    /// holds it: the record (start as a double, previous and current as u32) read
+    /// by the server's own Lua `struct`, independently of Vigie's Swift decoder.
+    func sharedCount(_ account: String, _ window: String) throws -> String {
+        try redisCLI("EVAL", "local r = redis.call('HGET', KEYS[1], ARGV[1]) if not r then return -1 end "
+                     + "local s, p, c = struct.unpack('<dI4I4', r) return c", "1", "club:windows:" + account, window)
+    }
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns how long it took.
@@ -80,8 +88,8 @@ struct RedisTwoHostTests {
         // Another account has its own total.
         #expect(try hosts.hostB.submit(as: "dominique").accepted)
         // Refused mail is not counted: six in the shared hour window.
-        #expect(try hosts.redisCLI("HGET", "club:count:camille", "messages/hour:c") == "6")
-        let ttl = try #require(Int(try hosts.redisCLI("PTTL", "club:count:camille")))
+        #expect(try hosts.sharedCount("camille", "messages/hour") == "6")
+        let ttl = try #require(Int(try hosts.redisCLI("PTTL", "club:windows:camille")))
         #expect(ttl > 86_400_000 && ttl <= 2 * 86_400_000, "the key expires twice the longest window after its last count")
     }
 
@@ -179,8 +187,8 @@ struct RedisTwoHostTests {
 
         hosts.redis.resume()
         // Reconciled: the four shared before, and the five counted alone (four on A, one on B).
-        let reconciled = try within(5) { try hosts.redisCLI("HGET", "club:count:sacha", "messages/hour:c") == "9" }
-        let shared = try hosts.redisCLI("HGET", "club:count:sacha", "messages/hour:c")
+        let reconciled = try within(5) { try hosts.sharedCount("sacha", "messages/hour") == "9" }
+        let shared = try hosts.sharedCount("sacha", "messages/hour")
         #expect(reconciled != nil, "counts after the outage: \(shared)")
         let recovered = try within(3) { try hosts.hostB.metric("vigie_store_degraded", in: hosts.hostB.scrapeMetrics()) == 0 }
         #expect(recovered != nil)

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VigieCore
-import VigieRedis
+@testable import VigieRedis
 
 private let alice = AccountName(normalized: "alice")
 
@@ -107,10 +107,10 @@ private let alice = AccountName(normalized: "alice")
         #expect(day.windowStart % 86_400_000 == 0)
 
         // Twice the longest window (a day): the count decays through the next fixed window.
-        let ttl = try #require(try redis.connection().command("PTTL", "vigie:count:alice").integer)
+        let ttl = try #require(try redis.connection().command("PTTL", "vigie:windows:alice").integer)
         #expect(ttl > 2 * 86_400_000 - 10_000 && ttl <= 2 * 86_400_000, "PTTL \(ttl)")
-        let stored = try redis.connection().command("HGET", "vigie:count:alice", "recipients/day:s")
-        #expect(stored == .bulk(Array(String(day.windowStart).utf8)))
+        let stored = try #require(try redis.connection().command("HGET", "vigie:windows:alice", "recipients/day").bytes)
+        #expect(RedisSharedCounters.WindowRecord(stored[...])?.count == day)
     }
 
     @Test func theEstimateMatchesThePolicysSlidingWindow() throws {
@@ -121,7 +121,8 @@ private let alice = AccountName(normalized: "alice")
         let windows = [RedisSharedCounters.Window(name: "m", length: .seconds(60), limit: 10, metric: .messages, role: .limit)]
         let now = try counters.check(account: alice, recipients: 1, windows: windows, refusalThreshold: nil, countRefusal: false).now.milliseconds
         let currentStart = now - now % 60_000
-        try redis.connection().command("HSET", "vigie:count:alice", "m:s", String(currentStart - 60_000), "m:p", "3", "m:c", "16")
+        let seeded = RedisSharedCounters.WindowRecord(count: .init(windowStart: currentStart - 60_000, previous: 3, current: 16))
+        _ = try redis.connection().command([bytes("HSET"), bytes("vigie:windows:alice"), bytes("m"), seeded.bytes])
         let outcome = try counters.check(account: alice, recipients: 1, windows: windows, refusalThreshold: nil, countRefusal: false)
         var expected = SlidingWindowCount(windowStart: currentStart - 60_000, previous: 3, current: 16)
         expected.advance(to: outcome.now.milliseconds, length: 60_000)
@@ -136,7 +137,7 @@ private let alice = AccountName(normalized: "alice")
         let cases: [([RedisSharedCounters.Window], String)] = [
             ([], "no windows"),
             ([.init(name: "m", length: .milliseconds(10), limit: 1, metric: .messages, role: .limit)], "at least 1 s"),
-            ([.init(name: "a:b", length: .seconds(60), limit: 1, metric: .messages, role: .limit)], "without ':'"),
+            ([.init(name: "refusals", length: .seconds(60), limit: 1, metric: .messages, role: .limit)], "not \"refusals\""),
             (Array(repeating: .init(name: "m", length: .seconds(60), limit: 1, metric: .messages, role: .limit), count: 2), "unique"),
             ([.init(name: "m", length: .seconds(60), limit: -1, metric: .messages, role: .limit)], "at least 0"),
         ]
@@ -145,7 +146,7 @@ private let alice = AccountName(normalized: "alice")
             #expect(error.kind == .configuration)
             #expect(error.description.contains(expected), "\(error)")
         }
-        #expect(try redis.connection().command("EXISTS", "vigie:count:alice") == .integer(0))
+        #expect(try redis.connection().command("EXISTS", "vigie:windows:alice") == .integer(0))
     }
 
     @Test func reconciliationAddsMessagesAndRecipientsToTheirOwnWindows() throws {
@@ -160,9 +161,8 @@ private let alice = AccountName(normalized: "alice")
         #expect(after.windows["burst/messages"]?.current == 3)
     }
 
-    @Test func aCommitWritesOnlyWhatChanged() throws {
-        // The first commit writes every window; the next ones only the counts, and no
-        // refusals field unless a refusal was counted.
+    @Test func aCommitWritesOneRecordPerWindow() throws {
+        // One field per window, and no refusals field unless a refusal was counted.
         let redis = try RedisFixture()
         let counters = try RedisSharedCounters(options: redis.options)
         let windows = Self.windows(messagesPerMinute: 100)
@@ -170,10 +170,10 @@ private let alice = AccountName(normalized: "alice")
         let second = try counters.commit(account: alice, recipients: 2, windows: windows)
         #expect(second.windows["messages/minute"]?.current == 2)
         #expect(second.windows["recipients/day"]?.current == 4)
-        let fields = try #require(try redis.connection().command("HGETALL", "vigie:count:alice").elements)
-        #expect(fields.count == 2 * 9, "\(fields)")
-        let stored = try redis.connection().command("HGET", "vigie:count:alice", "recipients/day:c")
-        #expect(stored == .bulk(bytes("4")))
+        let fields = try #require(try redis.connection().command("HGETALL", "vigie:windows:alice").elements)
+        #expect(fields.count == 2 * windows.count, "\(fields)")
+        let stored = try #require(try redis.connection().command("HGET", "vigie:windows:alice", "recipients/day").bytes)
+        #expect(RedisSharedCounters.WindowRecord(stored[...])?.count.current == 4)
     }
 
     @Test func concurrentDecisionsEachTakeAConnectionUpToThePoolsSize() throws {
