@@ -21,6 +21,7 @@ machine = {
     "cpu": sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor(),
     "memory": sh("free -h | awk '/Mem:/{print $2}'"),
     "kernel": platform.release(),
+    "load_average_at_start": next((r["load"] for r in rows if r.get("section") == "load" and r.get("when") == "start"), "not recorded"),
     "load_average_at_end": sh("cut -d' ' -f1-3 /proc/loadavg"),
     "swift": sh("swift --version 2>&1 | head -1"),
     "postfix": sh("postconf -d -h mail_version"),
@@ -131,7 +132,8 @@ dmem = [r for r in rows if r["section"] == "daemon-memory"]
 if dmem:
     d = dmem[0]
     out["daemon_memory"] = d
-    md += ["The `vigie` daemon itself (release, MALLOC_ARENA_MAX=2 as its systemd unit sets it), 100,000 "
+    md += ["The `vigie` daemon itself (release, the Swift runtime and Foundation linked in statically as "
+           "`scripts/install` builds it, MALLOC_ARENA_MAX=2 as its systemd unit sets it), 100,000 "
            "distinct `{auth_authen}` logins sending one message each over the milter protocol (MilterLoad, "
            f"8 connections): RSS {d['idle_rss_kb'] / 1024:.1f} MB idle, {d['rss_kb'] / 1024:.1f} MB after "
            f"({d['accounts_accepted']:,} accounts accepted), {d['bytes_per_account']} bytes per account. "
@@ -428,7 +430,7 @@ if store_rows:
 head = ["# Vigie benchmarks: latest run", "",
         f"{machine['date']} · {machine['mode']} mode · `{machine['command'].strip()}`", "",
         f"Machine: {machine['cores']} cores, {machine['cpu']}, {machine['memory']} RAM, Linux {machine['kernel']}, "
-        f"load average at the end {machine['load_average_at_end']} (shared machine: absolute figures are noisy, "
+        f"load average at the start {machine['load_average_at_start']}, at the end {machine['load_average_at_end']} (shared machine: absolute figures are noisy, "
         "ratios are taken within the run).  ",
         f"{machine['swift']} · Postfix {machine['postfix']} · libmilter {machine['libmilter']} · opendkim {machine['opendkim']} · "
         f"Vigie {machine['vigie_commit']}", ""]

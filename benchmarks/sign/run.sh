@@ -32,6 +32,7 @@
 set -euo pipefail
 
 REPS=3 QUICK=0
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)  # said in RESULTS.md: how quiet the run started
 for arg in "$@"; do
     case "$arg" in
         --reps=*) REPS=${arg#*=} ;;
@@ -63,8 +64,8 @@ wait_for() {  # seconds what command...
 }
 
 log "building vigie and vigiectl (release)"
-[ -n "${SKIP_SWIFT_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --scratch-path .build-bench-root --product vigie >&2 \
-    && swift build -c release --scratch-path .build-bench-root --product vigiectl >&2)
+[ -n "${SKIP_SWIFT_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench-root --product vigie >&2 \
+    && swift build -c release --static-swift-stdlib --scratch-path .build-bench-root --product vigiectl >&2)
 vigie=$ROOT/.build-bench-root/release/vigie
 vigiectl=$ROOT/.build-bench-root/release/vigiectl
 
@@ -275,7 +276,7 @@ for rep in $(seq 1 "$REPS"); do
     done
 done
 
-python3 - "$RESULTS" "$HERE/RESULTS.md" "$REPS" "$QUICK" <<'PY'
+LOAD_BEFORE=$LOAD_BEFORE python3 - "$RESULTS" "$HERE/RESULTS.md" "$REPS" "$QUICK" <<'PY'
 import json, sys, statistics, subprocess, os, datetime
 results, out, reps, quick = sys.argv[1:]
 rows = [json.loads(l) for l in open(results)]
@@ -310,13 +311,20 @@ targets.append("| floor of a second milter process: (noopmin+noopmin) / noopmin 
 load = sh("cat /proc/loadavg")
 doc = f"""# DKIM signing through Postfix: Vigie's sign role vs opendkim (Mode s)
 
+## Latest run
+
 `sudo benchmarks/sign/run.sh{' --quick' if quick == '1' else ''} --reps={reps}`; {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC;
 Vigie commit `{sh("git -C " + os.path.dirname(os.path.abspath(out)) + " rev-parse --short HEAD")}`; {sh("opendkim -V 2>&1 | head -1")};
-Postfix {sh("postconf -d -h mail_version")}; {os.cpu_count()} cores; load average at the end {load}.
+Postfix {sh("postconf -d -h mail_version")}; {os.cpu_count()} cores; load average before {os.environ.get("LOAD_BEFORE", "?")}, at the end {load}.
 RSA-2048, relaxed/relaxed, From/Subject/To/Cc/Reply-To/Date oversigned by both; 4 KB messages,
 one per session, smtp-source → Postfix → smtp-sink; medians of {reps} interleaved repetitions.
 
 """ + "\n".join(lines + targets) + "\n"
+# Earlier runs stay below the new one (their headings say "Earlier"), with the
+# readings written under them.
+if os.path.exists(out):
+    earlier = open(out).read().split("\n", 2)[2].replace("## Latest", "## Earlier", 1)
+    doc += "\n" + earlier
 open(out, "w").write(doc)
 print(doc)
 PY
