@@ -20,6 +20,8 @@
 #               key signs (MilterLoad --message), signing off
 #   unsigned-signing  the same with [dkim.sign] in_submission: what signing inside the
 #               submission milter costs mail it does not sign (benchmarks/sign)
+#   signed      the same role and keys, the message From the key's domain: signed
+#               (RSA-2048), what a member's signed message costs the submission milter
 #   noopmin-message, noopsign  the no-op C filter's floors for those two: the same
 #               message through Vigie's stages, then with headers and body added
 #               without replies (noop-milter-sign)
@@ -202,7 +204,7 @@ print("From: Member <member1@other.example>\r\nTo: friend@sink.test\r\nSubject: 
 PY
 # Each run its own socket and state: a socket file left by the last run would look
 # ready before the next daemon listens.
-for name in unsigned signing; do
+for name in unsigned signing signed; do
     sed -e "s|$work/vigie.sock|$work/$name.sock|" -e "s|$work/state.sqlite|$work/$name.sqlite|" \
         -e "s|$work/control.sock|$work/$name-control.sock|" -e "s|$work/inbound.sock|$work/$name-inbound.sock|" \
         "$work/vigie.toml" > "$work/$name.toml"
@@ -217,9 +219,14 @@ selector = "bench"
 file = "$work/sign.pem"
 algorithm = "rsa-sha256"
 TOML
+sed -n '/^\[dkim.sign\]/,$p' "$work/signing.toml" >> "$work/signed.toml"
+sed -e 's/member1@other.example/member1@club.bench.example/' -e 's/x@other.example/x@club.bench.example/' \
+    "$work/unsigned.eml" > "$work/signed.eml"
 message=(--message "$work/unsigned.eml" --sender member1@other.example)
 measure unsigned "unix:$work/unsigned.sock" "${message[@]}" -- "$v" --config "$work/unsigned.toml"
 measure unsigned-signing "unix:$work/signing.sock" "${message[@]}" -- "$v" --config "$work/signing.toml"
+measure signed "unix:$work/signed.sock" --message "$work/signed.eml" --sender member1@club.bench.example \
+    -- "$v" --config "$work/signed.toml"
 measure noopmin-message "unix:$work/noopmin-message.sock" "${message[@]}" -- "$noopmin" "unix:$work/noopmin-message.sock"
 measure noopsign "unix:$work/noopsign.sock" "${message[@]}" -- "$noopsign" "unix:$work/noopsign.sock"
 
