@@ -10,10 +10,10 @@ latest = open(os.path.join(here, "results", "latest.md")).read()
 readme_path = os.path.join(here, "..", "README.md")
 readme = open(readme_path).read()
 
-header = latest.split("## Targets of issue #6", 1)[0].strip().splitlines()
+header = latest.split("## Targets", 1)[0].strip().splitlines()
 run_line = next((l for l in header if "mode" in l and "`" in l), "")
 machine_line = next((l for l in header if l.startswith("Machine:")), "").rstrip()
-table = re.search(r"## Targets of issue #6\n\n(\|.*?\n)(?:\n|$)", latest, re.S)
+table = re.search(r"## Targets[^\n]*\n\n(\|.*?\n)(?:\n|$)", latest, re.S)
 if not table:
     sys.exit("quote-in-readme: no targets table in results/latest.md")
 block = "\n".join([
