@@ -47,11 +47,7 @@ import VigieTestKit
         }
         let pieces = ["a", "B", "_dmarc", "Sel-1", ".", "..", " ", "\\", "é", "\u{7f}", String(repeating: "x", count: 63),
                       String(repeating: "y", count: 64), "", "*", "\u{212A}"]
-        var names: [String] = []
-        for first in pieces { for second in pieces { for third in ["", ".", "example", "COM."] { names.append(first + second + third) } } }
-        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abc")
-        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abcd")
-        for name in names {
+        for name in domainNameCombinations(pieces: pieces, suffixes: ["", ".", "example", "COM."]) {
             let normalized = try? DNSMessage.normalizedName(name)
             #expect(normalized == reference(name), "\(name.debugDescription)")
         }

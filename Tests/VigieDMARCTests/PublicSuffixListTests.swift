@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigieTestKit
 @testable import VigieDMARC
 
 @Suite struct PublicSuffixListTests {
@@ -87,11 +88,7 @@ import Testing
         }
         let pieces = ["a", "Z", "_mail", "x-1", ".", "..", " ", "@", "[1]", String(repeating: "q", count: 63),
                       String(repeating: "q", count: 64), "", "\u{0}", "~"]
-        var names: [String] = []
-        for first in pieces { for second in pieces { for third in ["", ".", "Example", "org."] { names.append(first + second + third) } } }
-        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abc")
-        names.append(Array(repeating: "abcdefghi", count: 25).joined(separator: ".") + ".abcd")
-        for name in names {
+        for name in domainNameCombinations(pieces: pieces, suffixes: ["", ".", "Example", "org."]) {
             #expect(DomainName.normalized(name) == labelByLabel(name), "\(name.debugDescription)")
         }
     }
