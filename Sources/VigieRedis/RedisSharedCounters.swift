@@ -166,7 +166,8 @@ public final class RedisSharedCounters: Sendable {
     /// server, where a refusal is counted atomically. The read and the script answer
     /// alike for an accepted message: each is a snapshot that another host may
     /// overtake before the commit, which decides again atomically whatever the check
-    /// said. The read costs the server a few microseconds; the script about 40.
+    /// said. The read costs the server about 5 µs, the check script about 50
+    /// (benchmarks/redis-script/run.sh).
     func decideCheck(account: AccountName, recipients: Int, windows: [Window], refusalThreshold: Int?,
                      countRefusal: Bool, namesChecked: Bool = false) throws -> Decided {
         try Self.validate(windows, recipients: recipients, namesChecked: namesChecked)

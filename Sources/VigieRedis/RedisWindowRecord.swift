@@ -34,7 +34,7 @@ extension RedisSharedCounters {
 
         init(count: SlidingWindowCount) { self.count = count }
 
-        /// The bytes the scripts would write for `count` (tests, migration checks).
+        /// The bytes the scripts would write for `count` (the tests compare them).
         var bytes: [UInt8] {
             var out: [UInt8] = []
             out.reserveCapacity(Self.size)

@@ -11,7 +11,7 @@
 #
 # Baselines in the same run, interleaved: `empty` (a script returning at once, given
 # the same arguments: what any EVALSHA of this size costs) and `read` (the check's
-# pipelined TIME + HMGET, which the daemon sends without a script).
+# HMGET, which the daemon sends without a script, pipelined with a TIME of under 1 µs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
