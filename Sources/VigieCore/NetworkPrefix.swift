@@ -32,7 +32,10 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
 
     /// The network of a client address; nil for the loopback and unspecified
     /// addresses (the host itself: the local sendmail path, a web application on
-    /// the server) and for anything that is not an address.
+    /// the server) and for anything that is not an address. All of 0.0.0.0/8 is
+    /// refused, not only 0.0.0.0: RFC 1122 keeps it for a host that does not know
+    /// its address yet, so no remote client sends from it, and its /24 would print
+    /// as `0.0.0.0/24`, which does not read back (the fuzzer found 0.0.0.1).
     public init?(clientAddress text: String) {
         // Native strings are contiguous UTF-8: parse the bytes in place (this runs
         // for every message from a member).
@@ -48,8 +51,7 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
         let tag = "IPv6:".utf8
         if bytes.count > tag.count, zip(bytes, tag).allSatisfy({ $0 == $1 }) { bytes = bytes.dropFirst(tag.count) }
         if let v4 = parseIPv4(bytes) {
-            if v4 >> 24 == 127 || v4 == 0 { return nil }
-            return NetworkPrefix(ipv4: v4)
+            return isHostOrThisNetwork(v4) ? nil : NetworkPrefix(ipv4: v4)
         }
         guard let (high, low) = parseIPv6(bytes) else { return nil }
         if high >> 16 == 0 {
@@ -57,10 +59,14 @@ public struct NetworkPrefix: Hashable, Sendable, Comparable, CustomStringConvert
             // (::1, ::, the deprecated ::a.b.c.d) is no client network.
             guard high == 0, low >> 32 == 0xFFFF else { return nil }
             let v4 = UInt32(truncatingIfNeeded: low)
-            if v4 >> 24 == 127 || v4 == 0 { return nil }
-            return NetworkPrefix(ipv4: v4)
+            return isHostOrThisNetwork(v4) ? nil : NetworkPrefix(ipv4: v4)
         }
         return NetworkPrefix(ipv6High64: high)
+    }
+
+    /// 127.0.0.0/8 (loopback) and 0.0.0.0/8 (this network).
+    private static func isHostOrThisNetwork(_ v4: UInt32) -> Bool {
+        v4 >> 24 == 127 || v4 >> 24 == 0
     }
 
     /// A network as an admin writes it for `vigiectl trust`: `198.51.100.0/24`,

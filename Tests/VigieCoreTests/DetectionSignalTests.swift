@@ -21,7 +21,7 @@ import VigieTestKit
     }
 
     @Test func theHostItselfIsNoNetwork() {
-        for local in ["127.0.0.1", "127.8.9.10", "::1", "::", "0.0.0.0", "::ffff:127.0.0.1"] {
+        for local in ["127.0.0.1", "127.8.9.10", "::1", "::", "0.0.0.0", "0.0.0.1", "0.255.1.2", "::ffff:127.0.0.1", "::ffff:0.0.0.1"] {
             #expect(NetworkPrefix(clientAddress: local) == nil, "\(local)")
         }
     }
@@ -51,7 +51,7 @@ import VigieTestKit
         #expect(NetworkPrefix(networkText: "198.51.100.0/24") == NetworkPrefix(clientAddress: "198.51.100.1"))
         #expect(NetworkPrefix(networkText: "198.51.100.77") == NetworkPrefix(clientAddress: "198.51.100.1"))
         #expect(NetworkPrefix(networkText: "2001:db8:1::/48") == NetworkPrefix(clientAddress: "2001:db8:1::1"))
-        for bad in ["198.51.100.0/16", "198.51.100.0/", "2001:db8::/64", "/24", "127.0.0.0/24", "x/24"] {
+        for bad in ["198.51.100.0/16", "198.51.100.0/", "2001:db8::/64", "/24", "127.0.0.0/24", "0.0.0.0/24", "x/24"] {
             #expect(NetworkPrefix(networkText: bad) == nil, "\(bad)")
         }
     }

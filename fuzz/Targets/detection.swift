@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Properties:
 /// - a client address parses exactly when libc's `inet_pton` accepts it (less the
-///   host's own addresses), to the same /24 or /48; its printed network parses back
+///   host's own addresses and 0.0.0.0/8), to the same /24 or /48; its printed network parses back
 ///   to it, and its raw word too;
 /// - a recipient's fingerprint is its definition (strip, fold ASCII case, FNV-1a of
 ///   the address and of what follows its last @);
@@ -40,7 +40,7 @@ private func clientAddress(_ text: String) {
     var v6 = in6_addr()
     if inet_pton(AF_INET, bare, &v4) == 1 {
         let address = UInt32(bigEndian: v4.s_addr)
-        let isHost = address >> 24 == 127 || address == 0
+        let isHost = address >> 24 == 127 || address >> 24 == 0
         require(isHost ? parsed == nil : parsed == NetworkPrefix(ipv4: address), "\(text.debugDescription): libc \(address), ours \(String(describing: parsed))")
     } else if inet_pton(AF_INET6, bare, &v6) == 1 {
         let bytes = withUnsafeBytes(of: v6) { Array($0) }
@@ -49,7 +49,7 @@ private func clientAddress(_ text: String) {
         let expected: NetworkPrefix?
         if high >> 16 != 0 {
             expected = NetworkPrefix(ipv6High64: high)
-        } else if high == 0, low >> 32 == 0xFFFF, UInt32(truncatingIfNeeded: low) >> 24 != 127, UInt32(truncatingIfNeeded: low) != 0 {
+        } else if high == 0, low >> 32 == 0xFFFF, UInt32(truncatingIfNeeded: low) >> 24 != 127, UInt32(truncatingIfNeeded: low) >> 24 != 0 {
             expected = NetworkPrefix(ipv4: UInt32(truncatingIfNeeded: low))
         } else {
             expected = nil
