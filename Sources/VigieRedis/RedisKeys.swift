@@ -11,10 +11,10 @@
 ///     PREFIX audit:ACCOUNT           list     audit lines, JSON (`AuditEvent`), oldest first
 ///     PREFIX counters                hash     account -> AccountCounters snapshot (141 bytes)
 ///     PREFIX histories               hash     account -> SendingHistory snapshot (259 bytes)
-///     PREFIX windows:ACCOUNT         hash     shared sliding windows (RedisSharedCounters): window name ->
-///                                             16-byte `WindowRecord`, and `refusals`; with a TTL
-///                                             (`count:ACCOUNT`, three decimal fields a window, was the
-///                                             layout before; left to its TTL)
+///     PREFIX shared:ACCOUNT          string   the shared sliding windows (RedisSharedCounters): one
+///                                             `SharedWindowsRecord`, with a TTL (`windows:ACCOUNT`, a hash of
+///                                             one record a window, and `count:ACCOUNT`, three decimal
+///                                             fields a window, were the layouts before; left to their TTL)
 ///     PREFIX lock-events             channel  a `RedisLockAnnouncement` per lock and unlock
 ///
 /// Times are milliseconds since the Unix epoch, as in the SQLite store. Locks, their
@@ -32,7 +32,7 @@ struct RedisKeys: Sendable {
     func evidence(_ id: Int64) -> [UInt8] { key("evidence:\(id)") }
     func accountLocks(_ account: String) -> [UInt8] { key("account-locks:" + account) }
     func audit(_ account: String) -> [UInt8] { key("audit:" + account) }
-    func count(_ account: String) -> [UInt8] { key("windows:" + account) }
+    func shared(_ account: String) -> [UInt8] { key("shared:" + account) }
 
     private func key(_ name: String) -> [UInt8] { Array((prefix + name).utf8) }
 }

@@ -12,60 +12,67 @@
 /// clock, so host clock skew does not matter for the windows. (Redis replicates a
 /// script's effects, not the script, so reading TIME before writing is allowed.)
 ///
-/// ARGV for all three: recipients, refusal threshold (-1 for none), number of
-/// windows, "count this refusal" (0/1), messages to add (the add script's; 0
-/// otherwise), then four per window: name, length in ms, limit (-1 for none) and
-/// kind (bit 0: counts messages, not recipients; bit 1: the burst rule's, not a
-/// limit). The hash holds one field per window, named as the window, whose value is
-/// `WindowRecord` (16 bytes: start as a little-endian double, previous and current
-/// as little-endian u32), and `refusals` in decimal (HINCRBY's).
-/// Reply: {verdict, now, refusals, longest window, windows}: verdict "accept",
-/// "refuse" or "burst", and windows one string of 17 bytes per window in the order
-/// sent, the record then fits (one byte, 0/1).
+/// ARGV for all three: recipients, refusal threshold (-1 for none), "count this
+/// refusal" (0/1), messages to add (the add script's; 0 otherwise), and the windows'
+/// specification, one binary string (`WindowEncodings.Encoded.spec`: the layout, then
+/// each window's length, limit and kind). KEYS[1] holds the account's
+/// `SharedWindowsRecord`, one string (layout, refusals in a row, then each window's
+/// start, previous and current), with a TTL of twice the longest window.
+/// Reply: {verdict, now, longest window, record, fits}: verdict "accept", "refuse"
+/// or "burst", the record as it now stands (written or not), and fits the sum of
+/// 2^(i-1) over the windows i the message fits in.
 ///
 /// Why this shape (`sudo benchmarks/redis-script/run.sh`: the scripts alone, on
 /// loopback, µs of server time per call): the script is what the server spends on
-/// a message, and a single-threaded server spends it in turn for every host. Lua
-/// strings are what it costs: three fields per window in decimal (25 fields for
-/// the eight windows) made the commit build about 70 strings per call (field names,
-/// `string.format` of each number, the reply's decimals), and HMGET of 25 fields
-/// scans a 25-field hash 25 times; one binary field per window, named by an
-/// argument Redis has already made a string, leaves one `struct.pack` per window
-/// and one for the reply.
+/// a message, and a single-threaded server spends it in turn for every host. What
+/// costs in Lua is strings and calls back into Redis: each argument is a Lua string
+/// made by Redis, each decimal a `tonumber`, each `redis.call` a command of its
+/// own. So the windows travel as one binary argument read by one `struct.unpack`,
+/// the counts live in one string read by one GET and one `struct.unpack`, and one
+/// `struct.pack` and one SET with PX write them and their expiry. (Three decimal
+/// fields a window, then one binary hash field a window, were the layouts before.)
 extension RedisSharedCounters {
     private static let common = """
         -- Locals, not globals: each global or math.* use is a table lookup in Lua 5.1.
-        local tonumber, min, max, pack, unpack_record = tonumber, math.min, math.max, struct.pack, struct.unpack
+        local tonumber, min, max, floor, pack, unpack_struct, rep = tonumber, math.min, math.max, math.floor, struct.pack, struct.unpack, string.rep
         local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
         local recipients = tonumber(ARGV[1])
         local refusal_threshold = tonumber(ARGV[2])
-        local count = tonumber(ARGV[3])
-        -- Window i's four arguments start at ARGV[4 * i + 2]; its field is its name.
-        -- One HMGET for every window and the refusals: each redis.call from Lua
-        -- costs more than the command itself.
-        local fields = {}
-        for i = 1, count do fields[i] = ARGV[4 * i + 2] end
-        fields[count + 1] = 'refusals'
-        local saved = redis.call('HMGET', KEYS[1], unpack(fields))
-        -- flat: start, previous, current, fits of each window, as the reply packs them.
-        local flat, amounts, per_message = {}, {}, {}
+        local spec = ARGV[5]
+        local count = (#spec - 4) / 17
+        if count < 1 or count ~= floor(count) then return redis.error_reply('a window specification of ' .. #spec .. ' bytes') end
+        -- s: layout, then length, limit, kind of each window.
+        local s = {unpack_struct('<I4' .. rep('ddB', count), spec)}
+        local layout = s[1]
+        local format = '<I4I4' .. rep('dI4I4', count)
+        -- r: layout, refusals, then start, previous, current of each window.
+        local r
+        local saved = redis.call('GET', KEYS[1])
+        if saved then
+          if #saved ~= 8 + 16 * count then
+            return redis.error_reply('the shared counts of ' .. KEYS[1] .. ' hold ' .. #saved .. ' bytes, not ' .. (8 + 16 * count))
+          end
+          r = {unpack_struct(format, saved)}
+          r[3 + 3 * count] = nil  -- unpack's last value: the position after the record
+          if r[1] ~= layout then
+            return redis.error_reply('the shared counts of ' .. KEYS[1] .. ' are for another list of windows')
+          end
+        else
+          r = {layout, 0}
+          for i = 3, 2 + 3 * count do r[i] = 0 end
+        end
+        local amounts = {}
+        local fits = 0
         local longest = 0
         local refused, burst = false, false
         for i = 1, count do
-          local base = 4 * i + 2
-          local length = tonumber(ARGV[base + 1])
-          local limit = tonumber(ARGV[base + 2])
-          local kind = tonumber(ARGV[base + 3])
-          local messages_metric = kind % 2 == 1
+          local b = 3 * i - 1
+          local length, limit, kind = s[b], s[b + 1], s[b + 2]
           local amount = recipients
-          if messages_metric then amount = 1 end
-          local start, prev, cur = 0, 0, 0
-          local record = saved[i]
-          if record then
-            if #record ~= 16 then return redis.error_reply('window ' .. fields[i] .. ' holds ' .. #record .. ' bytes, not 16') end
-            start, prev, cur = unpack_record('<dI4I4', record)
-          end
+          if kind % 2 == 1 then amount = 1 end
+          local k = 3 * i
+          local start, prev, cur = r[k], r[k + 1], r[k + 2]
           -- SlidingWindowCount.advance
           if not (now >= start and now - start < length) then
             local aligned = now - now % length
@@ -75,36 +82,33 @@ extension RedisSharedCounters {
               start = aligned
             end
           end
+          r[k], r[k + 1], r[k + 2] = start, prev, cur
           -- SlidingWindowCount.fits
-          local fit = 1
+          local fit = true
           if limit >= 0 then
             local elapsed = min(max(0, now - start), length)
             if prev * (length - elapsed) + (cur + amount) * length > limit * length then
-              fit = 0
+              fit = false
               if kind < 2 then refused = true else burst = true end
             end
           end
-          local j = 4 * i
-          flat[j - 3] = start; flat[j - 2] = prev; flat[j - 1] = cur; flat[j] = fit
-          amounts[i] = amount; per_message[i] = messages_metric
+          if fit then fits = fits + 2 ^ (i - 1) end
+          amounts[i] = amount
           if length > longest then longest = length end
         end
-        local refusals = tonumber(saved[count + 1]) or 0
-        local function reply(verdict)
-          return {verdict, now, refusals, longest, pack('<' .. string.rep('dI4I4B', count), unpack(flat))}
-        end
-        -- Counts `messages` messages (nil: this one) in every window and returns
-        -- the HSET arguments: each window's new record.
-        local function counted(messages)
-          local changes = {}
+        -- Counts the message in every window: `messages` messages (nil: this one).
+        local function count_in(messages)
           for i = 1, count do
             local amount = amounts[i]
-            if messages ~= nil and per_message[i] then amount = messages end
-            local j = 4 * i
-            flat[j - 1] = min(flat[j - 1] + amount, 4294967295)
-            changes[2 * i - 1] = fields[i]; changes[2 * i] = pack('<dI4I4', flat[j - 3], flat[j - 2], flat[j - 1])
+            if messages ~= nil and s[3 * i + 1] % 2 == 1 then amount = messages end
+            r[3 * i + 2] = min(r[3 * i + 2] + amount, 4294967295)
           end
-          return changes
+        end
+        -- The reply; `write` stores the record first, its expiry with it.
+        local function finish(verdict, write)
+          local record = pack(format, unpack(r))
+          if write then redis.call('SET', KEYS[1], record, 'PX', 2 * longest) end
+          return {verdict, now, longest, record, fits}
         end
 
         """
@@ -114,15 +118,13 @@ extension RedisSharedCounters {
     /// threshold is a burst.
     static let checkScript = RedisScript(name: "count-check", source: common + """
         if refused then
-          if ARGV[4] == '1' then
-            refusals = redis.call('HINCRBY', KEYS[1], 'refusals', 1)
-            redis.call('PEXPIRE', KEYS[1], 2 * longest)
-          end
-          if refusal_threshold >= 0 and refusals >= refusal_threshold then return reply('burst') end
-          return reply('refuse')
+          local write = ARGV[3] == '1'
+          if write then r[2] = r[2] + 1 end
+          if refusal_threshold >= 0 and r[2] >= refusal_threshold then return finish('burst', write) end
+          return finish('refuse', write)
         end
-        if burst then return reply('burst') end
-        return reply('accept')
+        if burst then return finish('burst', false) end
+        return finish('accept', false)
         """)
 
     /// End of message: decides again with the final recipients (another host may
@@ -132,30 +134,22 @@ extension RedisSharedCounters {
     /// has decayed through the next fixed window, as `PackedCounters.isIdle` says.
     static let commitScript = RedisScript(name: "count-commit", source: common + """
         if refused then
-          if ARGV[4] == '1' then
-            refusals = redis.call('HINCRBY', KEYS[1], 'refusals', 1)
-            redis.call('PEXPIRE', KEYS[1], 2 * longest)
-          end
-          return reply('refuse')
+          local write = ARGV[3] == '1'
+          if write then r[2] = r[2] + 1 end
+          return finish('refuse', write)
         end
-        local changes = counted(nil)
-        if refusals ~= 0 then
-          changes[#changes + 1] = 'refusals'; changes[#changes + 1] = 0
-          refusals = 0
-        end
-        redis.call('HSET', KEYS[1], unpack(changes))
-        redis.call('PEXPIRE', KEYS[1], 2 * longest)
-        if burst then return reply('burst') end
-        return reply('accept')
+        count_in(nil)
+        r[2] = 0
+        if burst then return finish('burst', true) end
+        return finish('accept', true)
         """)
 
     /// Reconciliation: adds counts taken by a host alone (Redis was away) to every
     /// window, limits aside (`common` decides nothing that is used here). The
-    /// messages are ARGV[5], the recipients ARGV[1]. Refusals in a row are left as
+    /// messages are ARGV[4], the recipients ARGV[1]. Refusals in a row are left as
     /// they are: a host's local refusals stay its own.
     static let addScript = RedisScript(name: "count-add", source: common + """
-        redis.call('HSET', KEYS[1], unpack(counted(tonumber(ARGV[5]))))
-        redis.call('PEXPIRE', KEYS[1], 2 * longest)
-        return reply('accept')
+        count_in(tonumber(ARGV[4]))
+        return finish('accept', true)
         """)
 }

@@ -189,7 +189,7 @@ public final class RedisSharedCounters: Sendable {
     /// Forgets the account's shared windows and refusals (an admin's unlock or reset).
     public func forget(account: AccountName) throws {
         let started = ContinuousClock.now
-        let key = keys.count(account.value)
+        let key = keys.shared(account.value)
         try explained("cannot forget the counts of \(account)") { () throws(RedisError) in
             try withConnection(since: started) { redis, left throws(RedisError) in
                 _ = try redis.withTimeout(left) { redis throws(RedisError) in try redis.command([Array("DEL".utf8), key]) }
@@ -212,16 +212,16 @@ public final class RedisSharedCounters: Sendable {
                      refusalThreshold: Int?, countRefusal: Bool, messages: Int = 0, doing: String,
                      namesChecked: Bool = false) throws -> Decided {
         try Self.validate(windows, recipients: recipients, namesChecked: namesChecked)
-        // The scripts' five leading arguments, then the windows' four each
+        // The scripts' four leading arguments, then the windows' specification
         // (`RedisSharedCounters+Scripts.swift` says what each is).
-        var arguments = RedisArguments(capacity: 40 * windows.count + 48)
+        let encoded = windowEncodings.encoded(windows)
+        var arguments = RedisArguments(capacity: encoded.spec.count + 64)
         arguments.append(recipients)
         arguments.append(refusalThreshold ?? -1)
-        arguments.append(windows.count)
         arguments.append(countRefusal ? 1 : 0)
         arguments.append(messages)
-        arguments.append(contentsOf: windowEncodings.encoded(windows).scriptArguments)
-        let key = keys.count(account.value)
+        arguments.append(encoded.spec)
+        let key = keys.shared(account.value)
         let started = ContinuousClock.now
         return try explained(doing) { [arguments] () throws(RedisError) in
             let reply = try withConnection(since: started) { redis, left throws(RedisError) -> RedisReply in
@@ -229,56 +229,53 @@ public final class RedisSharedCounters: Sendable {
                     try redis.evaluate(script, keys: [key], arguments: arguments)
                 }
             }
-            return try Self.decided(from: reply, windows: windows.count)
+            return try Self.decided(from: reply, windows: windows.count, layout: encoded.layout)
         }
     }
 
-    /// The check's read: the server's clock and the account's fields, decided here.
+    /// The check's read: the server's clock and the account's record, decided here.
     /// nil when a window would not fit (the script then decides).
     private func read(account: AccountName, recipients: Int, windows: [Window], doing: String) throws -> Decided? {
-        var fields = RedisArguments(capacity: 32 * windows.count + 64)
-        fields.append("HMGET")
-        fields.append(keys.count(account.value))
-        fields.append(contentsOf: windowEncodings.encoded(windows).fields)
+        let layout = windowEncodings.encoded(windows).layout
+        let get = RedisArguments([Self.getCommand, keys.shared(account.value)])
         let started = ContinuousClock.now
-        let replies = try explained(doing) { [fields] () throws(RedisError) -> [RedisReply] in
+        let replies = try explained(doing) { () throws(RedisError) -> [RedisReply] in
             try withConnection(since: started) { redis, left throws(RedisError) -> [RedisReply] in
-                try redis.withTimeout(left) { redis throws(RedisError) in try redis.pipeline([Self.time, fields]) }
+                try redis.withTimeout(left) { redis throws(RedisError) in try redis.pipeline([Self.time, get]) }
             }
         }
         guard replies.count == 2, let clock = replies[0].elements, clock.count == 2,
-              let seconds = Self.integer(clock[0]), let microseconds = Self.integer(clock[1]),
-              let saved = replies[1].elements, saved.count == windows.count + 1 else {
-            throw RedisError(.protocol, "TIME and HMGET answered \(replies)", context: "\(doing) in \(server)")
+              let seconds = Self.integer(clock[0]), let microseconds = Self.integer(clock[1]) else {
+            throw RedisError(.protocol, "TIME and GET answered \(replies)", context: "\(doing) in \(server)")
         }
         let now = seconds * 1000 + microseconds / 1000
-        var counts: [SlidingWindowCount] = []
-        counts.reserveCapacity(windows.count)
+        var record: SharedWindowsRecord
+        switch replies[1] {
+        case .nil:  // never counted, or expired
+            record = SharedWindowsRecord(layout: layout, windows: Array(repeating: .init(windowStart: 0, previous: 0, current: 0),
+                                                                       count: windows.count))
+        case .bulk(let bytes):
+            do throws(SharedWindowsRecord.Problem) {
+                record = try SharedWindowsRecord(bytes[...], windows: windows.count, layout: layout)
+            } catch {
+                throw RedisError(.protocol, "the shared counts of \(account) \(error)", context: "\(doing) in \(server)")
+            }
+        default:
+            throw RedisError(.protocol, "GET answered \(replies[1]) for the shared counts of \(account)", context: "\(doing) in \(server)")
+        }
         for (index, window) in windows.enumerated() {
             let length = Int64(window.length.milliseconds)
-            var count = SlidingWindowCount(windowStart: 0, previous: 0, current: 0)
-            switch saved[index] {
-            case .nil: break  // never counted, or expired
-            case .bulk(let bytes):
-                guard let record = WindowRecord(bytes[...]) else {
-                    throw RedisError(.protocol, "window \(window.name) holds \(bytes.count) bytes, not \(WindowRecord.size)",
-                                     context: "\(doing) in \(server)")
-                }
-                count = record.count
-            default:
-                throw RedisError(.protocol, "HMGET answered \(saved[index]) for window \(window.name)", context: "\(doing) in \(server)")
-            }
-            count.advance(to: now, length: length)
+            record.windows[index].advance(to: now, length: length)
             if let limit = window.limit,
-               !count.fits(window.metric == .messages ? 1 : recipients, under: limit, at: now, length: length) {
+               !record.windows[index].fits(window.metric == .messages ? 1 : recipients, under: limit, at: now, length: length) {
                 return nil
             }
-            counts.append(count)
         }
-        return Decided(verdict: .accept, now: now, refusalsInARow: Int(Self.integer(saved[windows.count]) ?? 0),
-                       counts: counts, fits: Array(repeating: true, count: windows.count))
+        return Decided(verdict: .accept, now: now, refusalsInARow: Int(record.refusalsInARow),
+                       counts: record.windows, fits: Array(repeating: true, count: windows.count))
     }
 
+    private static let getCommand = Array("GET".utf8)
     private static let time = RedisArguments([Array("TIME".utf8)])
 
     /// A reply's integer, or a bulk string's digits read without making a `String`
@@ -330,15 +327,17 @@ public final class RedisSharedCounters: Sendable {
     /// by the first step of this call), so only lengths and limits are looked at.
     private static func validate(_ windows: [Window], recipients: Int, namesChecked: Bool = false) throws(RedisError) {
         guard !windows.isEmpty else { throw RedisError(.configuration, "no windows to count in") }
+        // The scripts answer which windows fit as a sum of powers of two in a Lua
+        // number (a double): exact for 52 windows. The policy sends 8.
+        guard windows.count <= 52 else { throw RedisError(.configuration, "\(windows.count) windows; at most 52") }
         guard recipients >= 0 else { throw RedisError(.configuration, "a message cannot have \(recipients) recipients") }
         for (index, window) in windows.enumerated() {
             guard window.length >= .milliseconds(1000) else {
                 throw RedisError(.configuration, "window \(window.name) is \(window.length.milliseconds) ms long; at least 1 s")
             }
-            // Each name is a field of the account's hash, beside `refusals`.
-            guard namesChecked || (!window.name.isEmpty && window.name != "refusals"
-                  && !windows[..<index].contains(where: { $0.name == window.name })) else {
-                throw RedisError(.configuration, "window names must be unique, non-empty and not \"refusals\" (\"\(window.name)\")")
+            // A name identifies its window in `Outcome.windows` and in the record's layout.
+            guard namesChecked || (!window.name.isEmpty && !windows[..<index].contains(where: { $0.name == window.name })) else {
+                throw RedisError(.configuration, "window names must be unique and non-empty (\"\(window.name)\")")
             }
             if let limit = window.limit, limit < 0 {
                 throw RedisError(.configuration, "window \(window.name) has limit \(limit); a limit is at least 0")
@@ -346,28 +345,16 @@ public final class RedisSharedCounters: Sendable {
         }
     }
 
-    /// The scripts' reply: verdict, now, refusals, longest, then one string holding
-    /// each window's record and whether the message fits (`WindowRecord.replySize`
-    /// bytes each), in the order sent.
-    private static func decided(from reply: RedisReply, windows count: Int) throws(RedisError) -> Decided {
+    /// The scripts' reply: verdict, now, longest, the account's record, and the
+    /// windows the message fits in (bit i-1 for window i).
+    private static func decided(from reply: RedisReply, windows count: Int, layout: UInt32) throws(RedisError) -> Decided {
         guard let parts = reply.elements, parts.count == 5, let verdictText = parts[0].text,
               let verdict = Outcome.Verdict(rawValue: verdictText), let now = integer(parts[1]),
-              let refusals = integer(parts[2]), case .bulk(let packed) = parts[4],
-              packed.count == count * WindowRecord.replySize else {
+              case .bulk(let bytes) = parts[3], let fits = integer(parts[4]), fits >= 0,
+              let record = try? SharedWindowsRecord(bytes[...], windows: count, layout: layout) else {
             throw RedisError(.protocol, "the counting script answered \(reply)")
         }
-        var counts: [SlidingWindowCount] = []
-        var fits: [Bool] = []
-        counts.reserveCapacity(count)
-        fits.reserveCapacity(count)
-        for index in 0..<count {
-            let offset = index * WindowRecord.replySize
-            guard let record = WindowRecord(packed[offset..<offset + WindowRecord.size]) else {
-                throw RedisError(.protocol, "the counting script answered \(reply)")
-            }
-            counts.append(record.count)
-            fits.append(packed[offset + WindowRecord.size] != 0)
-        }
-        return Decided(verdict: verdict, now: now, refusalsInARow: Int(refusals), counts: counts, fits: fits)
+        return Decided(verdict: verdict, now: now, refusalsInARow: Int(record.refusalsInARow), counts: record.windows,
+                       fits: (0..<count).map { index in fits >> index & 1 == 1 })
     }
 }

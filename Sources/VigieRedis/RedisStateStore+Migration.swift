@@ -19,7 +19,7 @@ extension RedisStateStore {
         /// Fields of the `counters` and `histories` hashes.
         public var counters = 0
         public var histories = 0
-        /// `windows:ACCOUNT` (and the older `count:ACCOUNT`): the shared counts hosts on Redis decide on. Never written
+        /// `shared:ACCOUNT` (and the older `windows:ACCOUNT` and `count:ACCOUNT`): the shared counts hosts on Redis decide on. Never written
         /// nor removed by the migration, but they show that hosts already use the prefix.
         public var sharedCounts = 0
         /// `lock-id`, `account-locks:ACCOUNT`, and any other key under the prefix.
@@ -121,7 +121,7 @@ extension RedisStateStore {
         if name.hasPrefix("evidence:"), Int64(name.dropFirst("evidence:".count)) != nil { return .evidence }
         if name.hasPrefix("account-locks:") { return .accountLocks }
         if name.hasPrefix("audit:") { return .audit }
-        if name.hasPrefix("windows:") || name.hasPrefix("count:") { return .sharedCount }
+        if name.hasPrefix("shared:") || name.hasPrefix("windows:") || name.hasPrefix("count:") { return .sharedCount }
         return .other
     }
 

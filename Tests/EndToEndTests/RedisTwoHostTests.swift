@@ -35,12 +35,17 @@ final class TwoHosts {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The current count of `window` in the account's shared windows, as the server
-    /// holds it: the record (start as a double, previous and current as u32) read
-    /// by the server's own Lua `struct`, independently of Vigie's Swift decoder.
+    /// The current count of `window` in the account's shared record, as the server
+    /// holds it: the window's start (a double), previous and current (u32) at its
+    /// place in the record, read by the server's own Lua `struct`, independently of
+    /// Vigie's Swift decoder. The policy sends its windows in a fixed order: each
+    /// metric's minute, hour and day, then the burst rule's two.
     func sharedCount(_ account: String, _ window: String) throws -> String {
-        try redisCLI("EVAL", "local r = redis.call('HGET', KEYS[1], ARGV[1]) if not r then return -1 end "
-                     + "local s, p, c = struct.unpack('<dI4I4', r) return c", "1", "club:windows:" + account, window)
+        let order = ["messages/minute", "messages/hour", "messages/day", "recipients/minute", "recipients/hour", "recipients/day"]
+        let index = try #require(order.firstIndex(of: window))
+        return try redisCLI("EVAL", "local r = redis.call('GET', KEYS[1]) if not r then return -1 end "
+                            + "local s, p, c = struct.unpack('<dI4I4', r, 9 + 16 * tonumber(ARGV[1])) return c",
+                            "1", "club:shared:" + account, String(index))
     }
 }
 
@@ -89,7 +94,7 @@ struct RedisTwoHostTests {
         #expect(try hosts.hostB.submit(as: "dominique").accepted)
         // Refused mail is not counted: six in the shared hour window.
         #expect(try hosts.sharedCount("camille", "messages/hour") == "6")
-        let ttl = try #require(Int(try hosts.redisCLI("PTTL", "club:windows:camille")))
+        let ttl = try #require(Int(try hosts.redisCLI("PTTL", "club:shared:camille")))
         #expect(ttl > 86_400_000 && ttl <= 2 * 86_400_000, "the key expires twice the longest window after its last count")
     }
 

@@ -107,10 +107,13 @@ private let alice = AccountName(normalized: "alice")
         #expect(day.windowStart % 86_400_000 == 0)
 
         // Twice the longest window (a day): the count decays through the next fixed window.
-        let ttl = try #require(try redis.connection().command("PTTL", "vigie:windows:alice").integer)
+        let ttl = try #require(try redis.connection().command("PTTL", "vigie:shared:alice").integer)
         #expect(ttl > 2 * 86_400_000 - 10_000 && ttl <= 2 * 86_400_000, "PTTL \(ttl)")
-        let stored = try #require(try redis.connection().command("HGET", "vigie:windows:alice", "recipients/day").bytes)
-        #expect(RedisSharedCounters.WindowRecord(stored[...])?.count == day)
+        let windows = Self.windows()
+        let stored = try #require(try redis.connection().command("GET", "vigie:shared:alice").bytes)
+        let record = try SharedWindowsRecord(stored[...], windows: windows.count,
+                                             layout: SharedWindowsRecord.layout(of: windows.map(\.name)))
+        #expect(record.windows[1] == day)
     }
 
     @Test func theEstimateMatchesThePolicysSlidingWindow() throws {
@@ -121,8 +124,9 @@ private let alice = AccountName(normalized: "alice")
         let windows = [RedisSharedCounters.Window(name: "m", length: .seconds(60), limit: 10, metric: .messages, role: .limit)]
         let now = try counters.check(account: alice, recipients: 1, windows: windows, refusalThreshold: nil, countRefusal: false).now.milliseconds
         let currentStart = now - now % 60_000
-        let seeded = RedisSharedCounters.WindowRecord(count: .init(windowStart: currentStart - 60_000, previous: 3, current: 16))
-        _ = try redis.connection().command([bytes("HSET"), bytes("vigie:windows:alice"), bytes("m"), seeded.bytes])
+        let seeded = SharedWindowsRecord(layout: SharedWindowsRecord.layout(of: ["m"]),
+                                         windows: [.init(windowStart: currentStart - 60_000, previous: 3, current: 16)])
+        _ = try redis.connection().command([bytes("SET"), bytes("vigie:shared:alice"), seeded.bytes])
         let outcome = try counters.check(account: alice, recipients: 1, windows: windows, refusalThreshold: nil, countRefusal: false)
         var expected = SlidingWindowCount(windowStart: currentStart - 60_000, previous: 3, current: 16)
         expected.advance(to: outcome.now.milliseconds, length: 60_000)
@@ -134,10 +138,14 @@ private let alice = AccountName(normalized: "alice")
     @Test func badWindowsAreRefusedBeforeAnythingIsSent() throws {
         let redis = try RedisFixture()
         let counters = try RedisSharedCounters(options: redis.options)
+        let tooMany: [RedisSharedCounters.Window] = (0..<53).map { index in
+            RedisSharedCounters.Window(name: "m\(index)", length: .seconds(60), limit: 1, metric: .messages, role: .limit)
+        }
         let cases: [([RedisSharedCounters.Window], String)] = [
             ([], "no windows"),
             ([.init(name: "m", length: .milliseconds(10), limit: 1, metric: .messages, role: .limit)], "at least 1 s"),
-            ([.init(name: "refusals", length: .seconds(60), limit: 1, metric: .messages, role: .limit)], "not \"refusals\""),
+            ([.init(name: "", length: .seconds(60), limit: 1, metric: .messages, role: .limit)], "non-empty"),
+            (tooMany, "at most 52"),
             (Array(repeating: .init(name: "m", length: .seconds(60), limit: 1, metric: .messages, role: .limit), count: 2), "unique"),
             ([.init(name: "m", length: .seconds(60), limit: -1, metric: .messages, role: .limit)], "at least 0"),
         ]
@@ -146,7 +154,7 @@ private let alice = AccountName(normalized: "alice")
             #expect(error.kind == .configuration)
             #expect(error.description.contains(expected), "\(error)")
         }
-        #expect(try redis.connection().command("EXISTS", "vigie:windows:alice") == .integer(0))
+        #expect(try redis.connection().command("EXISTS", "vigie:shared:alice") == .integer(0))
     }
 
     @Test func reconciliationAddsMessagesAndRecipientsToTheirOwnWindows() throws {
@@ -161,8 +169,8 @@ private let alice = AccountName(normalized: "alice")
         #expect(after.windows["burst/messages"]?.current == 3)
     }
 
-    @Test func aCommitWritesOneRecordPerWindow() throws {
-        // One field per window, and no refusals field unless a refusal was counted.
+    @Test func aCommitWritesOneRecordForAllWindows() throws {
+        // One string: the layout, refusals in a row, then each window in the order sent.
         let redis = try RedisFixture()
         let counters = try RedisSharedCounters(options: redis.options)
         let windows = Self.windows(messagesPerMinute: 100)
@@ -170,10 +178,35 @@ private let alice = AccountName(normalized: "alice")
         let second = try counters.commit(account: alice, recipients: 2, windows: windows)
         #expect(second.windows["messages/minute"]?.current == 2)
         #expect(second.windows["recipients/day"]?.current == 4)
-        let fields = try #require(try redis.connection().command("HGETALL", "vigie:windows:alice").elements)
-        #expect(fields.count == 2 * windows.count, "\(fields)")
-        let stored = try #require(try redis.connection().command("HGET", "vigie:windows:alice", "recipients/day").bytes)
-        #expect(RedisSharedCounters.WindowRecord(stored[...])?.count.current == 4)
+        #expect(try redis.connection().command("TYPE", "vigie:shared:alice").text == "string")
+        let stored = try #require(try redis.connection().command("GET", "vigie:shared:alice").bytes)
+        #expect(stored.count == SharedWindowsRecord.size(windows: windows.count))
+        let record = try SharedWindowsRecord(stored[...], windows: windows.count,
+                                             layout: SharedWindowsRecord.layout(of: windows.map(\.name)))
+        #expect(record.windows.map(\.current) == [2, 4, 2])
+        #expect(record.refusalsInARow == 0)
+    }
+
+    /// A record of another list of windows (another Vigie version, another program
+    /// under the prefix) is refused with what it is, never read as these counts:
+    /// both by the RCPT read and by the scripts.
+    @Test func aRecordOfAnotherListOfWindowsIsRefused() throws {
+        let redis = try RedisFixture()
+        let counters = try RedisSharedCounters(options: redis.options)
+        let windows = Self.windows(messagesPerMinute: 100)
+        let other = SharedWindowsRecord(layout: SharedWindowsRecord.layout(of: ["a", "b", "c"]),
+                                        windows: Array(repeating: .init(windowStart: 0, previous: 0, current: 7), count: 3))
+        _ = try redis.connection().command([bytes("SET"), bytes("vigie:shared:alice"), other.bytes])
+        let read = try #require(throws: RedisError.self) {
+            try counters.check(account: alice, recipients: 1, windows: windows, refusalThreshold: nil, countRefusal: false)
+        }
+        #expect(read.kind == .protocol && read.description.contains("another list of windows"), "\(read)")
+        let script = try #require(throws: RedisError.self) { try counters.commit(account: alice, recipients: 1, windows: windows) }
+        #expect(script.kind == .server && script.description.contains("another list of windows"), "\(script)")
+        _ = try redis.connection().command([bytes("SET"), bytes("vigie:shared:alice"), bytes("garbage")])
+        let short = try #require(throws: RedisError.self) { try counters.commit(account: alice, recipients: 1, windows: windows) }
+        #expect(short.description.contains("hold 7 bytes"), "\(short)")
+        #expect(try redis.connection().command("GET", "vigie:shared:alice").bytes == bytes("garbage"))
     }
 
     @Test func concurrentDecisionsEachTakeAConnectionUpToThePoolsSize() throws {
