@@ -222,7 +222,8 @@ private func numericAddress(_ address: UnsafeMutablePointer<sockaddr>?) -> Strin
         }
     }
     guard converted != nil else { return nil }
-    return String(cString: buffer)
+    // inet_ntop wrote ASCII and its NUL inside the buffer.
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 private let milterHelo: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name in

@@ -31,22 +31,22 @@ final class InboundMetrics: Sendable {
         self.registry = registry
         var spf: [SPFResult: Counter] = [:]
         for result in SPFResult.allCases {
-            spf[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "spf"), ("result", result.rawValue)],
+            spf[result] = registry.counter(name: "vigie_auth_results_total", labels: [("check", "spf"), ("result", result.rawValue)],
                                                help: "SPF, DKIM and DMARC results of inbound mail")
         }
         var dkim: [DKIMResult: Counter] = [:]
         for result in DKIMResult.allCases {
-            dkim[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "dkim"), ("result", result.rawValue)],
+            dkim[result] = registry.counter(name: "vigie_auth_results_total", labels: [("check", "dkim"), ("result", result.rawValue)],
                                                 help: "SPF, DKIM and DMARC results of inbound mail")
         }
         var dmarc: [DMARCResult: Counter] = [:]
         for result in DMARCResult.allCases {
-            dmarc[result] = registry.makeCounter(name: "vigie_auth_results_total", labels: [("check", "dmarc"), ("result", result.rawValue)],
+            dmarc[result] = registry.counter(name: "vigie_auth_results_total", labels: [("check", "dmarc"), ("result", result.rawValue)],
                                                  help: "SPF, DKIM and DMARC results of inbound mail")
         }
         var dmarcActions: [DMARCAction: Counter] = [:]
         for action in DMARCAction.allCases {
-            dmarcActions[action] = registry.makeCounter(
+            dmarcActions[action] = registry.counter(
                 name: "vigie_inbound_dmarc_actions_total", labels: [("action", action.rawValue)],
                 help: "Inbound messages failing DMARC under p=quarantine or p=reject, by what was done (tag, hold, reject)")
         }
@@ -54,20 +54,20 @@ final class InboundMetrics: Sendable {
         self.dkim = dkim
         self.dmarc = dmarc
         self.dmarcActions = dmarcActions
-        refusedAtMail = registry.makeCounter(name: "vigie_inbound_refused_total", help: "Inbound messages refused at MAIL by the SPF policy")
-        checked = registry.makeCounter(name: "vigie_inbound_checked_total", help: "Inbound messages checked and reported")
-        dnsQueries = registry.makeCounter(name: "vigie_dns_queries_total", help: "DNS queries sent")
-        dnsSeconds = registry.makeDurationHistogram(
+        refusedAtMail = registry.counter(name: "vigie_inbound_refused_total", help: "Inbound messages refused at MAIL by the SPF policy")
+        checked = registry.counter(name: "vigie_inbound_checked_total", help: "Inbound messages checked and reported")
+        dnsQueries = registry.counter(name: "vigie_dns_queries_total", help: "DNS queries sent")
+        dnsSeconds = registry.durationHistogram(
             name: "vigie_dns_seconds",
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500),
                       .seconds(2), .seconds(5), .seconds(10)],
             help: "Time of DNS lookups that went to the network (cache hits excluded)")
-        dnsFailures = registry.makeCounter(name: "vigie_dns_failures_total", help: "DNS lookups that failed (timeout, SERVFAIL)")
-        keyCacheHits = registry.makeCounter(name: "vigie_dkim_key_cache_total", labels: [("outcome", "hit")],
+        dnsFailures = registry.counter(name: "vigie_dns_failures_total", help: "DNS lookups that failed (timeout, SERVFAIL)")
+        keyCacheHits = registry.counter(name: "vigie_dkim_key_cache_total", labels: [("outcome", "hit")],
                                             help: "DKIM public keys decoded (miss) or reused already decoded (hit)")
-        keyCacheMisses = registry.makeCounter(name: "vigie_dkim_key_cache_total", labels: [("outcome", "miss")],
+        keyCacheMisses = registry.counter(name: "vigie_dkim_key_cache_total", labels: [("outcome", "miss")],
                                               help: "DKIM public keys decoded (miss) or reused already decoded (hit)")
-        keyCacheEntries = registry.makeGauge(name: "vigie_dkim_key_cache_entries", help: "Decoded DKIM public keys held")
+        keyCacheEntries = registry.gauge(name: "vigie_dkim_key_cache_entries", help: "Decoded DKIM public keys held")
     }
 
     func record(spf result: SPFResult) { spf[result]?.increment() }

@@ -20,23 +20,23 @@ final class SignMetrics: Sendable {
         var signatures: [DKIMSigningKey.Algorithm: Counter] = [:]
         var failures: [DKIMSigningKey.Algorithm: Counter] = [:]
         for algorithm in DKIMSigningKey.Algorithm.allCases {
-            signatures[algorithm] = registry.makeCounter(name: "vigie_dkim_signatures_total", labels: [("algorithm", algorithm.rawValue)],
+            signatures[algorithm] = registry.counter(name: "vigie_dkim_signatures_total", labels: [("algorithm", algorithm.rawValue)],
                                                          help: "DKIM signatures added to members' mail")
-            failures[algorithm] = registry.makeCounter(name: "vigie_dkim_sign_failures_total", labels: [("algorithm", algorithm.rawValue)],
+            failures[algorithm] = registry.counter(name: "vigie_dkim_sign_failures_total", labels: [("algorithm", algorithm.rawValue)],
                                                        help: "DKIM signatures that could not be made (the message left unsigned by that key)")
         }
         var unsigned: [SignSkip: Counter] = [:]
         for reason in SignSkip.allCases {
-            unsigned[reason] = registry.makeCounter(name: "vigie_dkim_unsigned_total", labels: [("reason", reason.rawValue)],
+            unsigned[reason] = registry.counter(name: "vigie_dkim_unsigned_total", labels: [("reason", reason.rawValue)],
                                                     help: "Messages the sign role let through unsigned, by reason")
         }
         self.signatures = signatures
         self.failures = failures
         self.unsigned = unsigned
-        signedMessages = registry.makeCounter(name: "vigie_dkim_signed_messages_total", help: "Messages that left with at least one DKIM signature")
-        keysServed = registry.makeCounter(name: "vigie_dkim_signing_key_cache_total", labels: [("outcome", "hit")],
+        signedMessages = registry.counter(name: "vigie_dkim_signed_messages_total", help: "Messages that left with at least one DKIM signature")
+        keysServed = registry.counter(name: "vigie_dkim_signing_key_cache_total", labels: [("outcome", "hit")],
                                           help: "Private keys libopendkim was handed already decoded (hit) or decoded itself (miss)")
-        keysDecoded = registry.makeCounter(name: "vigie_dkim_signing_key_cache_total", labels: [("outcome", "miss")],
+        keysDecoded = registry.counter(name: "vigie_dkim_signing_key_cache_total", labels: [("outcome", "miss")],
                                            help: "Private keys libopendkim was handed already decoded (hit) or decoded itself (miss)")
     }
 

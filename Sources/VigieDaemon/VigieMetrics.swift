@@ -55,7 +55,7 @@ public final class VigieMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         func verdict(_ name: String) -> Counter {
-            registry.makeCounter(name: "vigie_messages_total", labels: [("verdict", name)],
+            registry.counter(name: "vigie_messages_total", labels: [("verdict", name)],
                                  help: "Messages decided, by verdict (external: not a member's, not judged)")
         }
         accepted = verdict("accepted")
@@ -64,21 +64,21 @@ public final class VigieMetrics: Sendable {
         quarantined = verdict("quarantined")
         external = verdict("external")
         tempfailed = verdict("tempfailed")
-        groupLookupFailures = registry.makeCounter(
+        groupLookupFailures = registry.counter(
             name: "vigie_group_lookup_failures_total",
             help: "Group lookups (NSS) that failed or outlasted decision_timeout; each message is tempfailed")
-        quarantinedTotal = registry.makeCounter(name: "vigie_quarantined_total",
+        quarantinedTotal = registry.counter(name: "vigie_quarantined_total",
                                                 help: "Messages put in Postfix's hold queue as evidence of a lock")
-        locksByBurst = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "burst")], help: "Accounts locked")
-        locksByAdmin = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "admin")], help: "Accounts locked")
-        locksByDetection = registry.makeCounter(name: "vigie_locks_total", labels: [("by", "detection")], help: "Accounts locked")
-        detectionWatches = registry.makeCounter(
+        locksByBurst = registry.counter(name: "vigie_locks_total", labels: [("by", "burst")], help: "Accounts locked")
+        locksByAdmin = registry.counter(name: "vigie_locks_total", labels: [("by", "admin")], help: "Accounts locked")
+        locksByDetection = registry.counter(name: "vigie_locks_total", labels: [("by", "detection")], help: "Accounts locked")
+        detectionWatches = registry.counter(
             name: "vigie_detection_watches_total",
             help: "Accounts whose suspicion score reached the watch threshold (once per episode)")
-        unlocks = registry.makeCounter(name: "vigie_unlocks_total", help: "Accounts unlocked by an admin")
-        lockedAccounts = registry.makeGauge(name: "vigie_locked_accounts", help: "Accounts locked now")
-        trackedAccounts = registry.makeGauge(name: "vigie_tracked_accounts", help: "Accounts with counters in memory")
-        burstPressure = registry.makeGauge(
+        unlocks = registry.counter(name: "vigie_unlocks_total", help: "Accounts unlocked by an admin")
+        lockedAccounts = registry.gauge(name: "vigie_locked_accounts", help: "Accounts locked now")
+        trackedAccounts = registry.gauge(name: "vigie_tracked_accounts", help: "Accounts with counters in memory")
+        burstPressure = registry.gauge(
             name: "vigie_burst_pressure_max",
             help: "Highest ratio, over all accounts, of burst-window usage to that account's burst threshold")
         decisionSeconds = DecisionHistogram(
@@ -90,31 +90,31 @@ public final class VigieMetrics: Sendable {
                       // alert long before Postfix's 30 s milter_command_timeout.
                       .seconds(2), .seconds(5), .seconds(10), .seconds(20)],
             help: "Time Vigie spends deciding one milter stage (MAIL, RCPT, end of message)")
-        sessionsTotal = registry.makeCounter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
-        sessionsActive = registry.makeGauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")
-        storeErrors = registry.makeCounter(name: "vigie_store_errors_total",
+        sessionsTotal = registry.counter(name: "vigie_milter_sessions_total", help: "Milter connections from Postfix")
+        sessionsActive = registry.gauge(name: "vigie_milter_sessions_active", help: "Milter connections open now")
+        storeErrors = registry.counter(name: "vigie_store_errors_total",
                                            help: "Failed calls to the state store (writes; with Redis also counting and lock subscription)")
-        storeDegraded = registry.makeGauge(
+        storeDegraded = registry.gauge(
             name: "vigie_store_degraded",
             help: "1 while this host decides on its own counters or may miss other hosts' locks (Redis unreachable); 0 otherwise")
-        unusableLogins = registry.makeCounter(
+        unusableLogins = registry.counter(
             name: "vigie_unusable_logins_total",
             help: "Recipients tempfailed because the SASL login cannot be an account name (empty, too long, control characters)")
-        srsForward = registry.makeCounter(name: "vigie_srs_rewrites_total", labels: [("direction", "forward")],
+        srsForward = registry.counter(name: "vigie_srs_rewrites_total", labels: [("direction", "forward")],
                                           help: "Addresses rewritten by the SRS lookup service")
-        srsReverse = registry.makeCounter(name: "vigie_srs_rewrites_total", labels: [("direction", "reverse")],
+        srsReverse = registry.counter(name: "vigie_srs_rewrites_total", labels: [("direction", "reverse")],
                                           help: "Addresses rewritten by the SRS lookup service")
-        srsRefused = registry.makeCounter(name: "vigie_srs_refused_total",
+        srsRefused = registry.counter(name: "vigie_srs_refused_total",
                                           help: "SRS recipients refused at RCPT (bad hash, expired, malformed)")
         var refusals: [String: Counter] = [:]
         for label in Self.limitLabels {
-            refusals[label] = registry.makeCounter(name: "vigie_refusals_total", labels: [("limit", label)],
+            refusals[label] = registry.counter(name: "vigie_refusals_total", labels: [("limit", label)],
                                                    help: "Refusals for a limit, by limit")
         }
         refusalsByLimit = refusals
         var errors: [String: Counter] = [:]
         for stage in Self.stages {
-            errors[stage] = registry.makeCounter(name: "vigie_internal_errors_total", labels: [("stage", stage)],
+            errors[stage] = registry.counter(name: "vigie_internal_errors_total", labels: [("stage", stage)],
                                                  help: "Internal errors, by stage")
         }
         internalErrorsByStage = errors
