@@ -429,11 +429,6 @@ if store_rows:
         cpu_rows.append(f"| {c} | {a['vigie']:.0f} + {a['generator']:.0f} = {total_a:.0f} | "
                         f"{b['vigie']:.0f} + {b['redis-server']:.0f} + {b['generator']:.0f} = {total_b:.0f} | "
                         f"{total_a / total_b:.2f}× | {total_a / (total_b - b['redis-server']):.2f}× |" + floor_cells)
-        if c == 8 and floor:
-            bound = total_a / (total_a + 2 * (floor['client_us'] + floor['server_us']))
-            target("Issue 12: ceiling of Redis/SQLite at c=8 with free scripts and client (two PING round trips) >= 0.8x",
-                   bound >= 0.8, f"{bound:.2f}× (measured {rd['messages_per_second'] / sq['messages_per_second']:.2f}×)",
-                   "redis table")
     if cpu_rows:
         table += ["", "Where the cores went, CPU µs per message (utime + stime over each run, warm-ups included, "
                       "medians). When the two cores are saturated (c=8 and c=64 here), throughput is bounded by the "

@@ -207,23 +207,23 @@ private func numericAddress(_ address: UnsafeMutablePointer<sockaddr>?) -> Strin
     guard let address else { return nil }
     var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
     let family = Int32(address.pointee.sa_family)
-    let converted: UnsafePointer<CChar>? = buffer.withUnsafeMutableBufferPointer { out in
-        switch family {
+    // Read inside the closure, through the pointer inet_ntop returns into the buffer
+    // (NUL-terminated ASCII): no copy of the buffer per connection.
+    return buffer.withUnsafeMutableBufferPointer { out -> String? in
+        let converted: UnsafePointer<CChar>? = switch family {
         case AF_INET:
-            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                 withUnsafePointer(to: sin.pointee.sin_addr) { inet_ntop(AF_INET, $0, out.baseAddress, socklen_t(out.count)) }
             }
         case AF_INET6:
-            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                 withUnsafePointer(to: sin6.pointee.sin6_addr) { inet_ntop(AF_INET6, $0, out.baseAddress, socklen_t(out.count)) }
             }
         default:
-            return nil
+            nil
         }
+        return converted.map { String(cString: $0) }
     }
-    guard converted != nil else { return nil }
-    // inet_ntop wrote ASCII and its NUL inside the buffer.
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 private let milterHelo: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?) -> sfsistat = { ctx, name in

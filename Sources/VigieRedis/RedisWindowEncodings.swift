@@ -57,13 +57,10 @@ extension RedisSharedCounters {
             let layout = SharedWindowsRecord.layout(of: windows.map(\.name))
             var spec: [UInt8] = []
             spec.reserveCapacity(4 + Self.specWindowSize * windows.count)
-            func append(_ value: UInt64, _ width: Int) {
-                for index in 0..<width { spec.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
-            }
-            append(UInt64(layout), 4)
+            spec.appendLittleEndian(layout)
             for window in windows {
-                append(Double(window.length.milliseconds).bitPattern, 8)
-                append(Double(window.limit ?? -1).bitPattern, 8)
+                spec.appendLittleEndian(Double(window.length.milliseconds).bitPattern)
+                spec.appendLittleEndian(Double(window.limit ?? -1).bitPattern)
                 spec.append((window.metric == .messages ? 1 : 0) + (window.role == .burst ? 2 : 0))
             }
             return Encoded(layout: layout, spec: spec)

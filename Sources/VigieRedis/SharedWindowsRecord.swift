@@ -102,16 +102,21 @@ struct SharedWindowsRecord: Equatable, Sendable {
     var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(Self.size(windows: windows.count))
-        func append(_ value: UInt64, _ width: Int) {
-            for index in 0..<width { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
-        }
-        append(UInt64(layout), 4)
-        append(UInt64(refusalsInARow), 4)
+        out.appendLittleEndian(layout)
+        out.appendLittleEndian(refusalsInARow)
         for window in windows {
-            append(Double(window.windowStart).bitPattern, 8)
-            append(UInt64(window.previous), 4)
-            append(UInt64(window.current), 4)
+            out.appendLittleEndian(Double(window.windowStart).bitPattern)
+            out.appendLittleEndian(window.previous)
+            out.appendLittleEndian(window.current)
         }
         return out
+    }
+}
+
+extension [UInt8] {
+    /// Appends `value` as Lua's `struct.pack('<')` lays it out: the record here and
+    /// the scripts' window specification (`WindowEncodings`).
+    mutating func appendLittleEndian<Value: FixedWidthInteger>(_ value: Value) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 }

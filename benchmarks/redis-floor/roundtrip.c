@@ -74,6 +74,10 @@ int main(int argc, char **argv) {
     }
     per_thread = total / threads;
     pthread_t *workers = calloc((size_t)threads, sizeof *workers);
+    if (workers == NULL) {
+        perror("roundtrip: calloc");
+        return 1;
+    }
     struct timespec started, ended;
     clock_gettime(CLOCK_MONOTONIC, &started);
     for (int i = 0; i < threads; i++) pthread_create(&workers[i], NULL, run, NULL);
