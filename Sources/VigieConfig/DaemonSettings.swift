@@ -19,6 +19,13 @@ public struct DaemonSettings: Sendable, Equatable {
     /// SQLite busy timeout when a lock is written before the reply, and a group
     /// lookup through NSS. Past it the message is tempfailed, never accepted.
     public var decisionTimeout: Duration
+    /// How many accounts the policy keeps in memory (`resident_accounts`): past it,
+    /// each flush unloads the least recently active ones, whose counters and
+    /// history are in the store already, and a decision reads such an account back.
+    /// Bounds the daemon's memory whatever the number of accounts (about 430 bytes
+    /// each in memory).
+    public var residentAccounts: Int
+    public static let residentAccountsRange = 1000...10_000_000
 
     public init(
         socket: MilterSocketAddress = .unix(path: "/var/spool/postfix/vigie/milter.sock"),
@@ -28,7 +35,8 @@ public struct DaemonSettings: Sendable, Equatable {
         controlSocket: String = "/run/vigie/control.sock",
         adminGroup: String = "vigie-admin",
         flushInterval: Duration = .seconds(1),
-        decisionTimeout: Duration = .seconds(5)
+        decisionTimeout: Duration = .seconds(5),
+        residentAccounts: Int = 20_000
     ) {
         self.socket = socket
         self.user = user
@@ -38,10 +46,11 @@ public struct DaemonSettings: Sendable, Equatable {
         self.adminGroup = adminGroup
         self.flushInterval = flushInterval
         self.decisionTimeout = decisionTimeout
+        self.residentAccounts = residentAccounts
     }
 
     static let keys = ["socket", "user", "socket_group", "state_path", "control_socket", "admin_group", "flush_interval",
-                       "decision_timeout"]
+                       "decision_timeout", "resident_accounts"]
 
     init(_ section: ConfigSection) throws(ConfigError) {
         try section.allowOnly(Self.keys)
@@ -69,6 +78,12 @@ public struct DaemonSettings: Sendable, Equatable {
         // rest of the stage: past that bound Postfix gives up on the whole session.
         if let bound = try section.duration("decision_timeout", atLeast: .seconds(1), atMost: .seconds(20)) {
             settings.decisionTimeout = bound
+        }
+        if let count = try section.integer("resident_accounts") {
+            guard Self.residentAccountsRange.contains(count) else {
+                throw section.error("resident_accounts", "expected an integer from \(Self.residentAccountsRange.lowerBound) to \(Self.residentAccountsRange.upperBound), got \(count)")
+            }
+            settings.residentAccounts = count
         }
         if case .unix(let path) = settings.socket, path == settings.controlSocket {
             throw section.error(section.table["control_socket"] != nil ? "control_socket" : "socket",

@@ -38,6 +38,22 @@ struct AccountTable: Sequence {
         find(account).slot.map { slots[Int($0)].entry }
     }
 
+    func contains(_ account: AccountName) -> Bool { find(account).slot != nil }
+
+    /// The `count` accounts whose entries have the oldest `lastActivity` among
+    /// those `eligible` says may go, oldest first. Reads the entries in place: a
+    /// `for (name, entry) in table` would copy each 400-byte entry out.
+    func oldest(_ count: Int, eligible: (AccountName, AccountEntry) -> Bool) -> [AccountName] {
+        guard count > 0 else { return [] }
+        var candidates: [(lastActivity: Int64, slot: Int32)] = []
+        candidates.reserveCapacity(self.count)
+        for slot in index where slot != Self.empty && eligible(slots[Int(slot)].name, slots[Int(slot)].entry) {
+            candidates.append((slots[Int(slot)].entry.packed.lastActivity, slot))
+        }
+        candidates.sort { $0.lastActivity < $1.lastActivity }
+        return candidates.prefix(count).map { slots[Int($0.slot)].name }
+    }
+
     /// Runs `body` on the entry of `account` (created if absent), in place.
     mutating func modify<Result>(_ account: AccountName, _ body: (inout AccountEntry) -> Result) -> Result {
         let slot = slot(for: account)

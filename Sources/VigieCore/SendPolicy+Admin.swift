@@ -29,7 +29,8 @@ extension SendPolicy {
         let ended = try store.recordUnlock(account: account, at: clock.now(), actor: actor, reason: reason)
         // A lock the store never got is lifted too: the retry must not bring it back.
         dropUnstored(account)
-        let wasLocked = shard(for: account).state.withLock { shard -> Bool in
+        // An unloaded account's counts are in the store: read back, cleared, saved by the flush.
+        let wasLocked = try withResident(account) { shard -> Bool in
             let wasLocked = shard.locks.removeValue(forKey: account) != nil
             // The episode is over: a score left at the lock threshold would lock the
             // member again on their next message to a stranger.
@@ -47,7 +48,7 @@ extension SendPolicy {
     public func reset(account: AccountName, actor: String, reason: String) throws {
         try forgetSharedCounts(account)
         try store.recordAudit(AuditEvent(at: clock.now(), account: account.value, action: .reset, actor: actor, reason: reason))
-        shard(for: account).state.withLock { shard in
+        try withResident(account) { shard in
             shard.accounts.modifyExisting(account, Self.clearCounts)
             shard.markDirty(account)
         }
@@ -66,7 +67,7 @@ extension SendPolicy {
 
     /// Whether Vigie has seen this account, or has anything stored about it.
     public func knows(account: AccountName) -> Bool {
-        if shard(for: account).state.withLock({ $0.accounts[account] != nil || $0.locks[account] != nil }) { return true }
+        if (try? withResident(account, { $0.accounts.contains(account) || $0.locks[account] != nil })) == true { return true }
         return ((try? store.auditTrail(account: account)) ?? []).isEmpty == false
     }
 
@@ -77,7 +78,8 @@ extension SendPolicy {
         }.sorted { $0.lockedAt < $1.lockedAt }
     }
 
-    /// Number of accounts tracked in memory.
+    /// Number of accounts in memory (under `[daemon] resident_accounts`, the most
+    /// recently active; the others are in the store).
     public var trackedAccounts: Int {
         shards.reduce(0) { total, shard in total + shard.state.withLock { $0.accounts.count } }
     }
@@ -144,7 +146,7 @@ extension SendPolicy {
         let settings = self.settings
         let burstWindow = self.burstWindow
         let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst, detection: settings.detection)
-        let (counters, lock) = shard(for: account).state.withLock { shard -> (PackedCounters, AccountLock?) in
+        let (counters, lock) = try withResident(account) { shard -> (PackedCounters, AccountLock?) in
             var counters = shard.accounts[account]?.packed ?? PackedCounters()
             counters.advance(to: now, burstWindow: burstWindow)
             return (counters, shard.locks[account])

@@ -8,7 +8,7 @@ extension SendPolicy {
         guard settings.detection.enabled else { return nil }
         let now = clock.now().milliseconds
         let limits = settings.limits.resolve(for: account, memberOf: memberOf, burst: settings.burst, detection: settings.detection)
-        let history = shard(for: account).state.withLock { $0.accounts[account]?.history } ?? SendingHistory()
+        let history = (try? withResident(account) { $0.accounts[account]?.history }) ?? SendingHistory()
         let hour = UInt32(clamping: now / 3_600_000)
         let establishedAfter = UInt32(clamping: settings.detection.establishedAfter.milliseconds / 3_600_000)
         let last = shard(for: account).state.withLock { $0.suspicion[account]?.recent.last }
@@ -40,7 +40,8 @@ extension SendPolicy {
                                          reason: "\(network): \(reason)"))
         let now = clock.now().milliseconds
         let detection = configured.detection
-        shard(for: account).state.withLock { shard in
+        // Through memory with its saved history: an unloaded account's must not start again empty.
+        try withResident(account) { shard in
             shard.accounts.modify(account) { entry in
                 entry.history.trust(network, now: now, settings: detection)
                 // An account trusted before it ever sent: without an activity time the

@@ -47,13 +47,15 @@ extension SendPolicy {
                 shard.dirty.removeAll(keepingCapacity: shard.dirty.count <= 256)
             }
         }
+        // Only after the save: an account unloaded must be in the store as it is in memory.
+        defer { unloadLeastRecentlyActive() }
         guard !changes.isEmpty else { return 0 }
         do {
             try store.saveCounters(changes)
             if !histories.isEmpty { try store.saveHistories(histories) }
             storeHealth.succeeded()
         } catch {
-            // Put them back as dirty so the next flush tries again.
+            // Put them back as dirty so the next flush tries again (and none is unloaded).
             for (account, _) in changes {
                 shard(for: account).state.withLock { $0.markDirty(account) }
             }

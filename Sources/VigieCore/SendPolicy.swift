@@ -67,7 +67,13 @@ public final class SendPolicy: Sendable {
     let unstored = Mutex<[AccountName: UnstoredLock]>([:])
     /// Whether the last write to the store failed, for `vigiectl status`.
     public let storeHealth = StoreHealth()
-    private static let shardCount = 64
+    /// Each shard's share of `[daemon] resident_accounts`, or nil: every account
+    /// stays in memory (SendPolicy+Residency).
+    let residentPerShard: Int?
+    /// Whether some account's state may be in the store alone (unloaded, or left
+    /// there by `restore()`): until then a decision never asks the store.
+    let hasUnloadedAccounts = Atomic<Bool>(false)
+    static let shardCount = 64
 
     /// One slice of the account table. A class, because `Mutex` cannot be copied
     /// into an array.
@@ -86,6 +92,9 @@ public final class SendPolicy: Sendable {
             /// explain` and as a suspicion lock's evidence; only for accounts
             /// whose score is moving, bounded (`SuspicionLog`).
             var suspicion: [AccountName: SuspicionLog] = [:]
+            /// Bumped by each unloading pass, so a read of the store that an unload
+            /// overtook is done again (`settle`).
+            var unloads = 0
         }
         let state = Mutex(Contents())
     }
@@ -96,7 +105,8 @@ public final class SendPolicy: Sendable {
         store: any StateStore,
         clock: any TimeSource,
         events: (any PolicyEvents)? = nil,
-        sharedCounting: (any SharedCounting)? = nil
+        sharedCounting: (any SharedCounting)? = nil,
+        residentAccounts: Int? = nil
     ) {
         self.current = ReloadableValue(Configured(settings: settings, generation: 0))
         self.groups = groups
@@ -105,6 +115,8 @@ public final class SendPolicy: Sendable {
         self.events = events
         self.sharing = sharedCounting.map(SharedCountingState.init(authority:))
         self.shards = (0..<Self.shardCount).map { _ in Shard() }
+        // The config asks for at least 1000 (16 a shard); tests go down to one a shard.
+        self.residentPerShard = residentAccounts.map { max(1, ($0 + Self.shardCount - 1) / Self.shardCount) }
     }
 
     func shard(for account: AccountName) -> Shard {
@@ -122,11 +134,14 @@ public final class SendPolicy: Sendable {
 
     // MARK: Restoring state
 
-    /// Loads locks and counters from the store. Called once before serving.
+    /// Loads locks and counters from the store (under `[daemon] resident_accounts`,
+    /// the most recently active accounts' only). Called once before serving.
     public func restore() throws {
-        let counters = try store.loadCounters()
         let locks = try store.activeLocks()
-        let histories = try store.loadHistories()
+        let (counters, histories, leftInStore) = Self.residentSelection(
+            counters: try store.loadCounters(), histories: try store.loadHistories(),
+            bound: residentPerShard.map { $0 * Self.shardCount })
+        if leftInStore { hasUnloadedAccounts.store(true, ordering: .releasing) }
         for (account, saved) in counters {
             shard(for: account).state.withLock { $0.accounts.modify(account) { $0.packed = PackedCounters(saved) } }
         }
@@ -206,6 +221,9 @@ public final class SendPolicy: Sendable {
         /// Ask the shared counts (outside the mutex: a network round trip) with
         /// these limits, and come back with the answer.
         case consultShared(LimitMaxima)
+        /// The account is not in memory and may be in the store alone: read it
+        /// (outside the mutex), noting the shard's unload count before the read.
+        case needStoredState(unloads: Int)
     }
 
     private func decide(account: AccountName, recipients: Int, queueID: String?, countsAsRefusal: Bool,
@@ -221,9 +239,22 @@ public final class SendPolicy: Sendable {
         var consult = sharing.map { !$0.isDegraded } ?? false
         var shared: (count: SharedCount, limits: LimitMaxima)?
         var decidedAlone = sharing != nil && !consult
+        // Unloaded accounts (`[daemon] resident_accounts`): read back before deciding.
+        var stored: (state: StoredAccount, unloads: Int)?
         while true {
             let outcome: Outcome = shard.state.withLock { shard in
                 if !shard.locks.isEmpty, let lock = shard.locks[account] { return .verdict(.locked(lock)) }
+                // Checked on every pass, in the same hold of the mutex as the change:
+                // an account read back on the first pass may be unloaded again while
+                // its limits are resolved, and must not come back as an empty entry.
+                // The flag is read under the mutex: an unload sets it before it removes
+                // anything, so an account found missing here is never taken for new.
+                if hasUnloadedAccounts.load(ordering: .acquiring), !shard.accounts.contains(account) {
+                    // `settle` is false when an unload overtook the read: read again.
+                    guard let (state, unloads) = stored, shard.settle(account, stored: state, readAfter: unloads) else {
+                        return .needStoredState(unloads: shard.unloads)
+                    }
+                }
                 var newlyDirty = false
                 // The entry is changed in place inside the table: one lookup, no copy.
                 let outcome = shard.accounts.modify(account) { entry in
@@ -232,7 +263,7 @@ public final class SendPolicy: Sendable {
                         countsAsRefusal: countsAsRefusal, signals: signals, now: now, configured: configured,
                         fresh: fresh, consult: consult, shared: shared, suspicion: &shard.suspicion)
                     switch outcome {
-                    case .needLimits, .consultShared: return outcome
+                    case .needLimits, .consultShared, .needStoredState: return outcome
                     default: break
                     }
                     // Already waiting for the next flush: no need to hash it into the set again.
@@ -244,6 +275,14 @@ public final class SendPolicy: Sendable {
                 return outcome
             }
             switch outcome {
+            case .needStoredState(let unloads):
+                do {
+                    stored = (try store.loadAccount(account), unloads)
+                } catch {
+                    // Deciding on zero counts would forget what the account sent today.
+                    storeFailed(error, during: "reading the saved state of \(account)")
+                    return .undecided(.storedState)
+                }
             case .needLimits:
                 let settings = configured.settings
                 let memberOf: [String]

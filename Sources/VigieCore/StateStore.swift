@@ -39,4 +39,21 @@ public protocol StateStore: AnyObject, Sendable {
 
     /// Saves changed histories in one transaction; `nil` deletes the account's row.
     func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws
+
+    /// What the last flushes saved of one account: its counters and its history,
+    /// each nil when there is none (or it cannot be decoded, as the bulk loads
+    /// skip it). The policy reads an account back this way when it left memory
+    /// (`[daemon] resident_accounts`), so the call sits on a decision's path.
+    func loadAccount(_ account: AccountName) throws -> StoredAccount
+}
+
+/// One account's saved counters and sending history, as `StateStore.loadAccount` reads them.
+public struct StoredAccount: Sendable {
+    public var counters: AccountCounters?
+    public var history: SendingHistory?
+
+    public init(counters: AccountCounters? = nil, history: SendingHistory? = nil) {
+        self.counters = counters
+        self.history = history
+    }
 }

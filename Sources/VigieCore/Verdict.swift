@@ -23,6 +23,9 @@ public enum UndecidedReason: String, Sendable, Equatable {
     /// back within `[daemon] decision_timeout`, or NSS reported an error: which
     /// limits apply is unknown, and the base limits could be the wrong ones either way.
     case groupLookup = "group lookup failed"
+    /// The account had left memory (`[daemon] resident_accounts`) and the store
+    /// did not give its counters back: deciding on zero would forget what it sent.
+    case storedState = "saved state unreadable"
 }
 
 /// Which limit a message would break, with what the notice needs to explain it.

@@ -224,6 +224,21 @@ public final class RedisStateStore: StateStore {
         try saveSnapshots(changes, key: keys.histories, what: "sending histories") { $0.snapshot() }
     }
 
+    /// One account's fields of the two snapshot hashes, both HGETs in one round trip
+    /// (read by a decision when the account left memory, so within the decision's
+    /// bound, not the bulk one).
+    public func loadAccount(_ account: AccountName) throws -> StoredAccount {
+        try withConnection("cannot read the saved state of \(account)") { redis in
+            let field = bytes(account.value)
+            let replies = try redis.pipeline([[bytes("HGET"), keys.counters, field], [bytes("HGET"), keys.histories, field]])
+            guard replies.count == 2 else { throw RedisError(.protocol, "HGET answered \(replies)") }
+            for case .error(let message) in replies { throw RedisError(.server, message) }
+            return StoredAccount(
+                counters: replies[0].bytes.flatMap { snapshot in snapshot.withUnsafeBytes { AccountCounters(snapshot: $0) } },
+                history: replies[1].bytes.flatMap { SendingHistory(snapshot: $0) })
+        }
+    }
+
     /// Every field of a snapshot hash. HGETALL, one reply: 100k accounts of counters
     /// are 15 MB, read once at start.
     private func loadSnapshots(_ key: [UInt8], what: String) throws -> [(AccountName, [UInt8])] {

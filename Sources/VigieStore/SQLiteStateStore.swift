@@ -308,6 +308,23 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    // MARK: One account
+
+    /// One account's rows, read by their primary keys with the connection held: the
+    /// flush writes through the same connection, so the two reads see one flush.
+    public func loadAccount(_ account: AccountName) throws -> StoredAccount {
+        try withConnection("cannot read the saved state of \(account)") { db in
+            var stored = StoredAccount()
+            let counters = try db.prepare("SELECT snapshot FROM counters WHERE account = ?1")
+            try counters.bind(account.value, at: 1)
+            if try counters.step() { stored.counters = counters.withBlob(at: 0) { AccountCounters(snapshot: $0) } }
+            let history = try db.prepare("SELECT snapshot FROM histories WHERE account = ?1")
+            try history.bind(account.value, at: 1)
+            if try history.step() { stored.history = history.withBlob(at: 0) { SendingHistory(snapshot: $0) } }
+            return stored
+        }
+    }
+
     // MARK: Stopping
 
     /// Copies every commit from the write-ahead log into the database file and empties

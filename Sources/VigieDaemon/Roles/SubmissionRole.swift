@@ -44,7 +44,7 @@ public enum SubmissionRole {
         let policy = SendPolicy(settings: configuration.policy,
                                 groups: BoundedGroupDirectory(NSSGroupDirectory(), timeout: daemon.decisionTimeout), store: stores.store, clock: clock,
                                 events: PolicyEventLog(logger: logger, notifier: notifier, metrics: metrics),
-                                sharedCounting: stores.sharedCounting)
+                                sharedCounting: stores.sharedCounting, residentAccounts: daemon.residentAccounts)
         try policy.restore()
         stores.start(policy: policy, metrics: metrics, logger: logger)
         let signing = try SubmissionSigning.make(configuration)

@@ -44,17 +44,19 @@ struct Harness {
     let policy: SendPolicy
 
     init(_ settings: PolicySettings, start: UnixTime = .testStart, memberships: [AccountName: [String]] = [:],
-         store: MemoryStateStore = MemoryStateStore()) {
+         store: MemoryStateStore = MemoryStateStore(), residentAccounts: Int? = nil) {
         clock = ManualClock(start)
         self.store = store
         events = RecordingEvents()
         groups = MutableGroupDirectory(memberships)
-        policy = SendPolicy(settings: settings, groups: groups, store: store, clock: clock, events: events)
+        policy = SendPolicy(settings: settings, groups: groups, store: store, clock: clock, events: events,
+                            residentAccounts: residentAccounts)
     }
 
     /// A second daemon over the same store and clock, as after a restart.
-    func restarted() -> SendPolicy {
-        SendPolicy(settings: policy.settings, groups: groups, store: store, clock: clock, events: events)
+    func restarted(residentAccounts: Int? = nil) -> SendPolicy {
+        SendPolicy(settings: policy.settings, groups: groups, store: store, clock: clock, events: events,
+                   residentAccounts: residentAccounts)
     }
 
     /// One message as the milter sees it: decided once at RCPT TO (counting as one

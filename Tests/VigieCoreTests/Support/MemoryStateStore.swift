@@ -6,7 +6,7 @@ import VigieCore
 final class MemoryStateStore: StateStore {
     enum Operation: Hashable, Sendable {
         case activeLocks, recordLock, addEvidence, recordUnlock, recordAudit
-        case auditTrail, evidence, loadCounters, saveCounters, loadHistories, saveHistories
+        case auditTrail, evidence, loadCounters, saveCounters, loadHistories, saveHistories, loadAccount
     }
 
     struct StoreDown: Error, Equatable {
@@ -146,6 +146,10 @@ final class MemoryStateStore: StateStore {
         try enter(.saveHistories) { contents in
             for (account, history) in changes { contents.histories[account] = history }
         }
+    }
+
+    func loadAccount(_ account: AccountName) throws -> StoredAccount {
+        try enter(.loadAccount) { StoredAccount(counters: $0.counters[account], history: $0.histories[account]) }
     }
 
     /// A history as last saved.
