@@ -39,6 +39,7 @@ struct ConfigDefaultsTests {
         admin_group = "wheel"
         flush_interval = "5s"
         decision_timeout = "3s"
+        resident_accounts = 50000
         [identity]
         local_daemon_name = "pickup-local"
         domains = ["Example.ORG", "example.net"]
@@ -72,7 +73,7 @@ struct ConfigDefaultsTests {
         #expect(config.daemon == DaemonSettings(
             socket: .inet(host: "127.0.0.1", port: 8899), user: "vigie2", socketGroup: "mail",
             statePath: "/srv/vigie/state.sqlite", controlSocket: "/run/vigie2/control.sock",
-            adminGroup: "wheel", flushInterval: .seconds(5), decisionTimeout: .seconds(3)))
+            adminGroup: "wheel", flushInterval: .seconds(5), decisionTimeout: .seconds(3), residentAccounts: 50_000))
         #expect(config.identity.localDaemonName == "pickup-local")
         #expect(config.identity.domains == ["example.org", "example.net"])
         #expect(config.identity.normalizer.account(forLogin: "Bob@Example.org") == AccountName(normalized: "bob"))
@@ -236,6 +237,8 @@ struct ConfigSchemaErrorTests {
         ("[daemon]\nflush_interval = \"2h\"", 2, "daemon.flush_interval", "from 1s to 1h"),
         ("[daemon]\ndecision_timeout = \"30s\"", 2, "daemon.decision_timeout", "from 1s to 20s, got \"30s\""),
         ("[daemon]\ndecision_timeout = \"0s\"", 2, "daemon.decision_timeout", "from 1s to 20s"),
+        ("[daemon]\nresident_accounts = 10", 2, "daemon.resident_accounts", "from 1000 to 10000000, got 10"),
+        ("[daemon]\nresident_accounts = \"many\"", 2, "daemon.resident_accounts", "expected an integer"),
         ("[daemon]\nsocket = \"unix:\"", 2, "daemon.socket", "the unix socket path is empty"),
         ("[daemon]\nsocket = \"\"", 2, "daemon.socket", "expected \"unix:/absolute/path\" or \"inet:127.0.0.1:PORT\""),
         ("[daemon]\nsocket = \"unix:vigie.sock\"", 2, "daemon.socket", "must be absolute"),

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VigieCore
+@testable import VigieCore
 import VigieRedis
 import VigieStore
 
@@ -198,5 +198,37 @@ final class StoreUnderTest {
         let evidence = try store.evidence(account: alice)
         #expect(evidence.map(\.queueID) == ["NEW1", "OLD1", "OLD2"])
         #expect(evidence.map(\.lockID) == [new.id, old.id, old.id].compactMap { $0 })
+    }
+}
+
+/// `loadAccount`, what a decision reads when its account left memory
+/// (`[daemon] resident_accounts`): the same rows the bulk loads give, one account.
+@Suite struct LoadAccountContractTests {
+    @Test(arguments: StoreKind.allCases)
+    func oneAccountReadsBackWhatTheFlushSaved(_ kind: StoreKind) throws {
+        let subject = try StoreUnderTest(kind)
+        defer { withExtendedLifetime(subject) {} }
+        let store = subject.store
+        var counters = AccountCounters()
+        counters.messagesPerHour = SlidingWindowCount(windowStart: 3_600_000, previous: 7, current: 3)
+        counters.lastActivity = 3_700_000
+        var history = SendingHistory()
+        history.messages = 12
+        history.firstSeenHour = 480_000
+        try store.saveCounters([(alice, counters), (bob, counters)])
+        try store.saveHistories([(alice, history)])
+
+        let both = try store.loadAccount(alice)
+        #expect(both.counters == counters)
+        #expect(both.history == history)
+        let countersOnly = try store.loadAccount(bob)
+        #expect(countersOnly.counters == counters)
+        #expect(countersOnly.history == nil)
+        let unknown = try store.loadAccount(AccountName(normalized: "nobody"))
+        #expect(unknown.counters == nil && unknown.history == nil)
+
+        try store.saveCounters([(alice, nil)])
+        #expect(try store.loadAccount(alice).counters == nil)
+        #expect(try store.loadAccount(alice).history == history)
     }
 }

@@ -34,6 +34,7 @@ public final class NullStateStore: StateStore {
     public func saveCounters(_ changes: [(AccountName, AccountCounters?)]) throws {}
     public func loadHistories() throws -> [(AccountName, SendingHistory)] { [] }
     public func saveHistories(_ changes: [(AccountName, SendingHistory?)]) throws {}
+    public func loadAccount(_ account: AccountName) throws -> StoredAccount { StoredAccount() }
 }
 
 public enum BenchPolicy {
